@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * daemon-config.h - the daemon's own settings, one JSON file (ksmtuned-ng.conf(5)).
+ *
+ * Parsed into an immutable DaemonConfig; a reload builds a new one and swaps it in only if valid.
+ * Every key is optional; defaults are in daemon_config_init() and in conf/ksmtuned-ng.json.
+ * Non-logging.
+ */
+#pragma once
+
+#include "json-util.h"
+#include "time-util.h"
+
+#define DAEMON_CONFIG_PATH_DEFAULT SYSCONFDIR "/ksmtuned-ng/ksmtuned-ng.json"
+
+#define SAMPLE_INTERVAL_DEFAULT (10 * USEC_PER_SEC)
+#define SAMPLE_INTERVAL_MIN (100 * USEC_PER_MSEC)
+#define SAMPLE_INTERVAL_MAX USEC_PER_HOUR
+
+typedef struct DaemonConfig {
+        usec_t sample_interval_usec;    /* "sample_interval": how often KSM counters are sampled and logged */
+        int log_level;                  /* "log_level": LOG_ERR … LOG_DEBUG */
+} DaemonConfig;
+
+void daemon_config_init(DaemonConfig *c);
+void daemon_config_done(DaemonConfig *c);
+
+/* Parses JSON text.  -EINVAL with @err filled on any problem; @c is untouched then. */
+int daemon_config_parse_string(const char *text, const char *name, DaemonConfig *c, JsonError *err);
+/* Loads a file.  -ENOENT/-EACCES… if it cannot be opened (err->message says so too), -EINVAL if invalid. */
+int daemon_config_load(const char *path, DaemonConfig *c, JsonError *err);

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ksmctl-status.c - `ksmctl status`: the kernel's KSM state at a glance. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ksm-report.h"
+#include "ksm-sysfs.h"
+#include "ksmctl.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "proc-stat.h"
+
+/* Measures ksmd's CPU use over a.sample_usec.  Returns 0 with rep->have_cpu set, or a reason. */
+static int sample_ksmd_cpu(const KsmctlArgs *a, KsmReport *rep) {
+        _cleanup_close_ int proc_fd = -EBADF;
+        long ticks = sysconf(_SC_CLK_TCK);
+        nsec_t c0, c1;
+        usec_t t0, t1;
+        pid_t ksmd;
+        int r;
+
+        if (a->sample_usec == 0)
+                return -ECANCELED;
+        proc_fd = open(a->proc_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (proc_fd < 0)
+                return -errno;
+        r = ksmd_find_at(proc_fd, &ksmd);
+        if (r < 0)
+                return r;
+
+        t0 = now_usec(CLOCK_MONOTONIC);
+        r = proc_cpu_time_read_at(proc_fd, ksmd, ticks, &c0);
+        if (r < 0)
+                return r;
+        {
+                struct timespec ts = { .tv_sec = (time_t) (a->sample_usec / USEC_PER_SEC),
+                                       .tv_nsec = (long) (a->sample_usec % USEC_PER_SEC) * 1000L };
+
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
+        t1 = now_usec(CLOCK_MONOTONIC);
+        r = proc_cpu_time_read_at(proc_fd, ksmd, ticks, &c1);
+        if (r < 0)
+                return r;
+
+        rep->have_cpu = true;
+        rep->ksmd_cpu_pmy = cpu_usage_pmy(c1 >= c0 ? c1 - c0 : 0, t1 - t0);
+        rep->cpu_sample_usec = t1 - t0;
+        return 0;
+}
+
+static void print_value(KsmKnob k, const KsmSnapshot *s) {
+        const KsmKnobInfo *info = ksm_knob_info(k);
+
+        if (s->error[k] < 0) {
+                printf("  %-36s (unreadable: %s)\n", info->name, strerror(-s->error[k]));
+                return;
+        }
+        if (info->type == KSM_TYPE_ADVISOR)
+                printf("  %-36s %s\n", info->name, ksm_advisor_mode_to_string(s->value[k]));
+        else if (k == KSM_KNOB_RUN)
+                printf("  %-36s %" PRIi64 " (%s)\n", info->name, s->value[k], strna(ksm_run_mode_to_string(s->value[k])));
+        else if (info->unit && streq(info->unit, "bytes")) {
+                char b[FORMAT_BYTES_MAX];
+
+                printf("  %-36s %" PRIi64 " (%s)\n", info->name, s->value[k], format_bytes(b, sizeof(b), s->value[k]));
+        } else
+                printf("  %-36s %" PRIi64 "%s%s\n", info->name, s->value[k], info->unit ? " " : "", info->unit ?: "");
+}
+
+static void print_text(const KsmSnapshot *s, const KsmReport *rep, int cpu_error) {
+        char b1[FORMAT_BYTES_MAX], b2[FORMAT_BYTES_MAX], p[FORMAT_PMY_MAX], d[FORMAT_DURATION_MAX];
+        int64_t run = ksm_snapshot_get(s, KSM_KNOB_RUN, -1);
+        bool any_absent = false;
+
+        printf("KSM:                   %s\n", run >= 0 ? ksm_run_mode_to_string(run) : "unknown");
+        printf("Saved:                 %s (pages_sharing + ksm_zero_pages)\n",
+               format_bytes(b1, sizeof(b1), (int64_t) rep->saved_bytes));
+        if (rep->have_profit)
+                printf("Profit:                %s (general_profit: saved minus KSM metadata)\n",
+                       format_bytes(b2, sizeof(b2), rep->profit_bytes));
+        if (rep->have_sharing_ratio)
+                printf("Sharing ratio:         %s (pages_sharing per pages_shared)\n",
+                       format_pmy(p, sizeof(p), rep->sharing_ratio_pmy / 100));
+        else
+                printf("Sharing ratio:         n/a (nothing shared)\n");
+        if (rep->have_unshared_ratio)
+                printf("Unshared per sharing:  %s (pages_unshared / pages_sharing)\n",
+                       format_pmy(p, sizeof(p), rep->unshared_ratio_pmy / 100));
+        else
+                printf("Unshared per sharing:  n/a (nothing sharing)\n");
+        if (rep->have_cpu)
+                printf("ksmd CPU:              %s %% of one CPU (over %s)\n",
+                       format_pmy(p, sizeof(p), rep->ksmd_cpu_pmy), format_duration(d, sizeof(d), rep->cpu_sample_usec));
+        else if (cpu_error == -ECANCELED)
+                printf("ksmd CPU:              not measured (--sample-time=0)\n");
+        else
+                printf("ksmd CPU:              unknown (%s)\n", strerror(-cpu_error));
+
+        printf("\nKnobs:\n");
+        for (KsmKnob k = 0; k < _KSM_KNOB_FIRST_COUNTER; k++)
+                if (s->present[k])
+                        print_value(k, s);
+        printf("\nCounters:\n");
+        for (KsmKnob k = _KSM_KNOB_FIRST_COUNTER; k < _KSM_KNOB_MAX; k++)
+                if (s->present[k])
+                        print_value(k, s);
+        for (KsmKnob k = 0; k < _KSM_KNOB_MAX; k++)
+                if (!s->present[k]) {
+                        if (!any_absent)
+                                printf("\nAbsent on this kernel:");
+                        any_absent = true;
+                        printf(" %s (%s+)", ksm_knob_to_string(k), ksm_knob_info(k)->since);
+                }
+        if (any_absent)
+                printf("\n");
+}
+
+int ksmctl_status(const KsmctlArgs *a) {
+        _cleanup_(ksm_sysfs_freep) KsmSysfs *k = NULL;
+        KsmSnapshot s;
+        KsmReport rep;
+        int r, cpu_r;
+
+        r = ksm_sysfs_open(a->ksm_dir, &k);
+        if (r < 0) {
+                fprintf(stderr, "ksmctl: KSM is not available: '%s': %s\n", a->ksm_dir, strerror(-r));
+                return r;
+        }
+
+        KsmReport cpu = {};
+        cpu_r = sample_ksmd_cpu(a, &cpu);
+
+        ksm_sysfs_snapshot(k, &s);
+        ksm_report_compute(&s, (uint64_t) sysconf(_SC_PAGESIZE), &rep);
+        rep.have_cpu = cpu.have_cpu;
+        rep.ksmd_cpu_pmy = cpu.ksmd_cpu_pmy;
+        rep.cpu_sample_usec = cpu.cpu_sample_usec;
+
+        if (a->json) {
+                json_t *j = ksm_report_to_json(&s, &rep);
+
+                if (j && !rep.have_cpu)
+                        json_object_set_new(json_object_get(j, "derived"), "ksmd_cpu_error",
+                                            json_string(cpu_r == -ECANCELED ? "not measured" : strerror(-cpu_r)));
+                r = ksmctl_print_json(j);
+                if (r < 0)
+                        fprintf(stderr, "ksmctl: failed to print JSON: %s\n", strerror(-r));
+                return r;
+        }
+        print_text(&s, &rep, cpu_r);
+        return 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ksmctl.h - shared state of the ksmctl subcommands. */
+#pragma once
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "time-util.h"
+
+typedef struct KsmctlArgs {
+        bool json;
+        bool all;
+        usec_t sample_usec;
+        const char *ksm_dir;
+        const char *proc_dir;
+} KsmctlArgs;
+
+int ksmctl_status(const KsmctlArgs *a);
+int ksmctl_ps(const KsmctlArgs *a);
+
+/* Prints @j (consumed) as one line of JSON on stdout.  Returns 0 or -ENOMEM/-EIO. */
+int ksmctl_print_json(json_t *j);

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * daemon-config.c - the daemon's settings file.  Keys grow with features; each is one row of
+ * `config_table` below, which is also what ksmtuned-ng.conf(5) documents.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "daemon-config.h"
+#include "macro.h"
+
+static const char *const log_level_choices[] = {
+        "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL,
+};
+
+static const JsonField config_table[] = {
+        { "sample_interval", json_dispatch_duration, offsetof(DaemonConfig, sample_interval_usec), 0,
+          .min = (int64_t) SAMPLE_INTERVAL_MIN, .max = (int64_t) SAMPLE_INTERVAL_MAX },
+        { "log_level", json_dispatch_enum, offsetof(DaemonConfig, log_level), 0, .choices = log_level_choices },
+        {}
+};
+
+void daemon_config_init(DaemonConfig *c) {
+        *c = (DaemonConfig) {
+                .sample_interval_usec = SAMPLE_INTERVAL_DEFAULT,
+                .log_level = LOG_INFO,
+        };
+}
+
+void daemon_config_done(DaemonConfig *c) {
+        *c = (DaemonConfig) {};
+}
+
+static int apply(json_t *j, const char *name, DaemonConfig *c, JsonError *err) {
+        DaemonConfig n;
+        int r;
+
+        daemon_config_init(&n);
+        r = json_dispatch(j, "", config_table, &n, err);
+        if (r < 0) {
+                snprintf(err->file, sizeof(err->file), "%s", name);
+                daemon_config_done(&n);
+                return r;
+        }
+        daemon_config_done(c);
+        *c = n;
+        return 0;
+}
+
+int daemon_config_parse_string(const char *text, const char *name, DaemonConfig *c, JsonError *err) {
+        json_t *j = NULL;
+        int r;
+
+        r = json_load_string_strict(text, name, &j, err);
+        if (r < 0)
+                return r;
+        r = apply(j, name, c, err);
+        json_decref(j);
+        return r;
+}
+
+int daemon_config_load(const char *path, DaemonConfig *c, JsonError *err) {
+        json_t *j = NULL;
+        int r;
+
+        r = json_load_file_strict(path, &j, err);
+        if (r < 0) {
+                if (r != -EINVAL) {
+                        *err = (JsonError) {};
+                        snprintf(err->file, sizeof(err->file), "%s", path);
+                        snprintf(err->message, sizeof(err->message), "cannot open: %s", strerror(-r));
+                }
+                return r;
+        }
+        r = apply(j, path, c, err);
+        json_decref(j);
+        return r;
+}

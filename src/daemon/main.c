@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main.c - ksmtuned-ng entry point: arguments, logging set-up, privilege drop, run.
+ * Exit status: 0 clean stop, 1 runtime failure (bad config at start, no event loop), 2 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capability-util.h"
+#include "daemon-config.h"
+#include "log.h"
+#include "manager.h"
+
+static const char *arg_config = NULL;
+static LogTarget arg_log_target = LOG_TARGET_AUTO;
+static int arg_log_level = -1;
+static bool arg_check_config = false;
+
+static void help(void) {
+        printf("Usage: ksmtuned-ng [OPTIONS]\n\n"
+               "Kernel Samepage Merging tuning daemon.\n\n"
+               "  -h --help               Show this help and exit\n"
+               "     --version            Show the version and exit\n"
+               "  -c --config=PATH        Daemon configuration (default: %s)\n"
+               "     --check-config       Validate the configuration and exit\n"
+               "     --log-target=TARGET  auto, journal or stderr (default: auto)\n"
+               "     --log-level=LEVEL    err, warning, notice, info or debug (overrides the config)\n"
+               "\nSignals: SIGHUP reloads the configuration; SIGTERM and SIGINT stop the daemon.\n"
+               "See ksmtuned-ng(8) and ksmtuned-ng.conf(5).\n",
+               DAEMON_CONFIG_PATH_DEFAULT);
+}
+
+/* Returns 1 to continue, 0 to exit successfully, -EINVAL on usage errors (already reported). */
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_CHECK_CONFIG, ARG_LOG_TARGET, ARG_LOG_LEVEL };
+        static const struct option options[] = {
+                { "help",         no_argument,       NULL, 'h' },
+                { "version",      no_argument,       NULL, ARG_VERSION },
+                { "config",       required_argument, NULL, 'c' },
+                { "check-config", no_argument,       NULL, ARG_CHECK_CONFIG },
+                { "log-target",   required_argument, NULL, ARG_LOG_TARGET },
+                { "log-level",    required_argument, NULL, ARG_LOG_LEVEL },
+                {}
+        };
+        int c;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":hc:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("ksmtuned-ng %s\n", PACKAGE_VERSION);
+                        return 0;
+                case 'c':
+                        if (isempty(optarg)) {
+                                fprintf(stderr, "ksmtuned-ng: --config needs a path\n");
+                                return -EINVAL;
+                        }
+                        arg_config = optarg;
+                        break;
+                case ARG_CHECK_CONFIG:
+                        arg_check_config = true;
+                        break;
+                case ARG_LOG_TARGET:
+                        arg_log_target = log_target_from_string(optarg);
+                        if (arg_log_target < 0) {
+                                fprintf(stderr, "ksmtuned-ng: invalid --log-target '%s', expected auto, journal or stderr\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_LOG_LEVEL:
+                        arg_log_level = log_level_from_string(optarg);
+                        if (arg_log_level < 0) {
+                                fprintf(stderr, "ksmtuned-ng: invalid --log-level '%s', expected err, warning, notice, info or debug\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ':':
+                        fprintf(stderr, "ksmtuned-ng: option '%s' needs an argument (see --help)\n", argv[optind - 1]);
+                        return -EINVAL;
+                case '?':
+                default:
+                        if (optopt)
+                                fprintf(stderr, "ksmtuned-ng: unknown option '-%c' (see --help)\n", optopt);
+                        else
+                                fprintf(stderr, "ksmtuned-ng: unknown option '%s' (see --help)\n", argv[optind - 1]);
+                        return -EINVAL;
+                }
+
+        if (optind < argc) {
+                fprintf(stderr, "ksmtuned-ng: unexpected argument '%s' (see --help)\n", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int check_config(const char *path) {
+        DaemonConfig c;
+        JsonError err = {};
+        char msg[1024];
+        int r;
+
+        daemon_config_init(&c);
+        r = daemon_config_load(path, &c, &err);
+        if (r < 0) {
+                fprintf(stderr, "ksmtuned-ng: %s\n", json_error_format(&err, msg, sizeof(msg)));
+                return EXIT_FAILURE;
+        }
+        printf("%s: OK\n", path);
+        daemon_config_done(&c);
+        return EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        /* The daemon needs no capability yet: it reads world-readable sysfs/procfs files and
+         * writes nothing.  The merge engine (CAP_SYS_PTRACE) and BPF statistics (CAP_BPF,
+         * CAP_PERFMON) add theirs to this list when they land. */
+        static const cap_value_t keep[] = {};
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? 2 : EXIT_SUCCESS;
+
+        if (arg_check_config)
+                return check_config(arg_config ?: DAEMON_CONFIG_PATH_DEFAULT);
+
+        log_set_ident("ksmtuned-ng");
+        log_set_target(arg_log_target);
+        if (arg_log_level >= 0)
+                log_set_max_level(arg_log_level);
+
+        r = manager_new(arg_config ?: DAEMON_CONFIG_PATH_DEFAULT, !arg_config, arg_log_level, &m);
+        if (r < 0) {
+                log_error_errno(r, "Failed to allocate manager: %m");
+                return EXIT_FAILURE;
+        }
+
+        r = manager_startup(m);
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        r = capability_drop_except(keep, ELEMENTSOF(keep));
+        if (r < 0) {
+                log_error_errno(r, "Failed to drop capabilities: %m");
+                return EXIT_FAILURE;
+        }
+
+        r = manager_run(m);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
