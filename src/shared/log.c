@@ -14,6 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* We pass CODE_FILE/LINE/FUNC of the caller ourselves; the header's macro would add log.c's. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 
 #include "log.h"
@@ -132,21 +134,16 @@ static int dispatch(int level, int error, const char *file, int line, const char
                     const char *msg, char *const *fields, size_t n_fields) {
         if (log_get_effective_target() == LOG_TARGET_JOURNAL) {
                 char prio[32], errno_s[32], line_s[32];
-                _cleanup_free_ char *file_s = NULL, *func_s = NULL, *msg_s = NULL, *ident_s = NULL;
-                struct iovec iov[8 + n_fields];
+                _cleanup_free_ char *file_s = NULL, *msg_s = NULL, *ident_s = NULL;
+                struct iovec iov[4 + n_fields];
                 size_t k = 0;
 
                 snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
                 snprintf(line_s, sizeof(line_s), "CODE_LINE=%d", line);
-                if (asprintf(&msg_s, "MESSAGE=%s", msg) < 0 ||
-                    asprintf(&file_s, "CODE_FILE=%s", file) < 0 ||
-                    asprintf(&func_s, "CODE_FUNC=%s", func) < 0)
+                if (asprintf(&msg_s, "MESSAGE=%s", msg) < 0 || asprintf(&file_s, "CODE_FILE=%s", file) < 0)
                         goto fallback;
                 iov[k++] = (struct iovec) { msg_s, strlen(msg_s) };
                 iov[k++] = (struct iovec) { prio, strlen(prio) };
-                iov[k++] = (struct iovec) { file_s, strlen(file_s) };
-                iov[k++] = (struct iovec) { line_s, strlen(line_s) };
-                iov[k++] = (struct iovec) { func_s, strlen(func_s) };
                 if (error != 0) {
                         snprintf(errno_s, sizeof(errno_s), "ERRNO=%d", abs(error));
                         iov[k++] = (struct iovec) { errno_s, strlen(errno_s) };
@@ -159,7 +156,7 @@ static int dispatch(int level, int error, const char *file, int line, const char
                 for (size_t i = 0; i < n_fields; i++)
                         iov[k++] = (struct iovec) { fields[i], strlen(fields[i]) };
 
-                if (sd_journal_sendv(iov, (int) k) >= 0)
+                if (sd_journal_sendv_with_location(file_s, line_s, func, iov, (int) k) >= 0)
                         return 0;
         }
 fallback:

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared helpers for integration tests (sourced).  Each test runs on the real kernel and must
+# leave the machine as it found it: KSM knobs are saved before any change and restored on every
+# exit path (trap), scratch files live in a private temp dir, children are killed.
+#
+# Environment (set by tests/integration/meson.build): KSMCTL, KSMTUNED_NG, KSM_FILLER, HELPERS_DIR,
+# CONF_DIR.
+
+set -uo pipefail
+
+KSM_DIR=/sys/kernel/mm/ksm
+T=$(mktemp -d /tmp/ksmt-test.XXXXXX)
+_cleanups=()
+_saved_knobs=()
+n_checks=0
+
+log() { printf '# %s\n' "$*"; }
+
+fail() {
+    printf 'FAIL: %s\n' "$*" >&2
+    exit 1
+}
+
+# skip REASON: exit 77 (meson: SKIP), except on CI where the feature must be present.
+skip() {
+    if [ "${CI:-}" = true ]; then
+        printf 'FAIL: would skip on CI, where it must run: %s\n' "$*" >&2
+        exit 1
+    fi
+    printf 'SKIP: %s\n' "$*" >&2
+    exit 77
+}
+
+check() {   # check DESCRIPTION COMMAND...: run COMMAND, fail with DESCRIPTION unless it succeeds
+    local what=$1
+    shift
+    n_checks=$((n_checks + 1))
+    if ! "$@"; then
+        fail "$what"
+    fi
+    log "ok: $what"
+}
+
+on_exit() { _cleanups+=("$*"); }
+
+_run_cleanups() {
+    local rc=$? i
+    for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+        eval "${_cleanups[$i]}" || true
+    done
+    ksm_restore_knobs
+    rm -rf "$T"
+    exit $rc
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+require_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
+require_ksm() { [ -w "$KSM_DIR/run" ] || skip "needs a writable $KSM_DIR (CONFIG_KSM, root)"; }
+
+# Saves the writable KSM knobs once; ksm_restore_knobs writes them back (run last, so ksmd stops
+# with everything else already in its old state).
+ksm_save_knobs() {
+    local f v
+    for f in pages_to_scan sleep_millisecs use_zero_pages smart_scan max_page_sharing \
+             stable_node_chains_prune_millisecs advisor_mode advisor_max_cpu \
+             advisor_min_pages_to_scan advisor_max_pages_to_scan advisor_target_scan_time run; do
+        [ -e "$KSM_DIR/$f" ] || continue
+        v=$(cat "$KSM_DIR/$f")
+        [ "$f" = advisor_mode ] && v=$(sed -n 's/.*\[\(.*\)\].*/\1/p' <<<"$v")
+        _saved_knobs+=("$f=$v")
+    done
+}
+
+ksm_restore_knobs() {
+    local kv f v cur
+    for kv in "${_saved_knobs[@]}"; do
+        f=${kv%%=*}
+        v=${kv#*=}
+        cur=$(cat "$KSM_DIR/$f" 2>/dev/null)
+        [ "$f" = advisor_mode ] && cur=$(sed -n 's/.*\[\(.*\)\].*/\1/p' <<<"$cur")
+        [ "$cur" = "$v" ] && continue
+        echo "$v" >"$KSM_DIR/$f" 2>/dev/null || printf 'WARNING: could not restore %s=%s\n' "$f" "$v" >&2
+    done
+    _saved_knobs=()
+}
+
+ksm_set() { echo "$2" >"$KSM_DIR/$1" || fail "cannot write $2 to $KSM_DIR/$1"; }
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds or time runs out.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    while ! "$@"; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.1
+    done
+}
+
+# start_filler NAME ARGS...: starts ksm-filler with stdin on a pipe we hold; sets FILLER_PID_<NAME>.
+start_filler() {
+    local name=$1 pid line
+    shift
+    mkfifo "$T/$name.in"
+    "$KSM_FILLER" "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
+    pid=$!
+    exec {fd}>"$T/$name.in"
+    on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+    wait_for 30 grep -q '^ready' "$T/$name.out" || { cat "$T/$name.err" >&2; fail "ksm-filler $name did not start"; }
+    printf -v "FILLER_PID_$name" '%s' "$pid"
+}
+
+ksm_stat_field() {   # ksm_stat_field PID KEY -> value
+    sed -n "s/^$2:\{0,1\} \{1,\}//p" "/proc/$1/ksm_stat"
+}
