@@ -32,8 +32,9 @@ int read_virtual_file_at(int dir_fd, const char *path, size_t max, char **ret, s
                         size_t want = allocated ? allocated * 2 : 4096;
                         char *p;
 
-                        if (want > max + 1)
-                                want = max + 1;
+                        /* Room for max bytes, one more to detect "too large", and the NUL. */
+                        if (want > max + 2)
+                                want = max + 2;
                         if (want <= size + 1)
                                 return -EFBIG;
                         p = realloc(buf, want);
@@ -79,7 +80,9 @@ int write_string_file_at(int dir_fd, const char *path, const char *value) {
         if (!path || !value)
                 return -EINVAL;
 
-        fd = openat(dir_fd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_TRUNC is a no-op on sysfs/procfs attributes, but makes a regular file (a test
+         * fixture or --sysfs-root copy) hold exactly @value, not @value plus an old tail. */
+        fd = openat(dir_fd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
 

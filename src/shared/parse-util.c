@@ -90,6 +90,8 @@ int parse_fixed2(const char *s, uint64_t *ret) {
         }
         if (*p != 0)
                 return -EINVAL;
+        if (whole > (UINT64_MAX - frac) / 100)
+                return -ERANGE;
         if (ret)
                 *ret = whole * 100 + frac;
         return 0;
@@ -129,9 +131,11 @@ int parse_duration_usec(const char *s, usec_t *ret) {
                 if (!isdigit((unsigned char) *p))
                         return -EINVAL;
                 for (; isdigit((unsigned char) *p); p++) {
-                        if (whole > (UINT64_MAX - 9) / 10)
+                        uint64_t d = (uint64_t) (*p - '0');
+
+                        if (whole > (UINT64_MAX - d) / 10)
                                 return -ERANGE;
-                        whole = whole * 10 + (uint64_t) (*p - '0');
+                        whole = whole * 10 + d;
                 }
                 if (*p == '.') {
                         p++;
@@ -159,7 +163,10 @@ int parse_duration_usec(const char *s, usec_t *ret) {
 
                 if (whole > UINT64_MAX / unit)
                         return -ERANGE;
-                part = whole * unit + frac * unit / frac_div;
+                part = whole * unit;
+                if (part > UINT64_MAX - frac * unit / frac_div)
+                        return -ERANGE;
+                part += frac * unit / frac_div;
                 if (total > UINT64_MAX - part)
                         return -ERANGE;
                 total += part;
