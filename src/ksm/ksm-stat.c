@@ -223,12 +223,12 @@ static int psi_parse_line(char *rest, PsiLine *ret) {
                 if (!streq(tok, "avg10") && !streq(tok, "avg60") && !streq(tok, "avg300"))
                         continue;       /* unknown field of a future kernel */
                 r = parse_fixed2(eq, &v);
-                if (r == -EINVAL)
+                /* An average is at most 100.00: anything larger (or overflowing) is a malformed
+                 * line, as documented in ksm-stat.h. */
+                if (IN_SET(r, -EINVAL, -ERANGE) || (r >= 0 && v > 10000))
                         return -EBADMSG;
                 if (r < 0)
                         return r;
-                if (v > 10000)
-                        return -ERANGE;
                 if (streq(tok, "avg10")) {
                         l.avg10_pmy = (uint32_t) v;
                         seen |= 1;
