@@ -41,10 +41,12 @@ void ksm_report_compute(const KsmSnapshot *s, uint64_t page_size, KsmReport *ret
 uint64_t cpu_usage_pmy(nsec_t cpu_delta_ns, usec_t wall_delta_usec) {
         if (wall_delta_usec == 0)
                 return 0;
-        /* cpu_ns / (wall_us * 1000) * 10000 == cpu_ns * 10 / wall_us; rounded to nearest */
+        /* cpu_ns / (wall_us * 1000) * 10000 == cpu_ns * 10 / wall_us; rounded to nearest.
+         * Round via the remainder: adding wall/2 first could overflow. */
         if (cpu_delta_ns > UINT64_MAX / 10)
                 return UINT64_MAX;
-        return (cpu_delta_ns * 10 + wall_delta_usec / 2) / wall_delta_usec;
+        return cpu_delta_ns * 10 / wall_delta_usec +
+               (cpu_delta_ns * 10 % wall_delta_usec >= wall_delta_usec - wall_delta_usec / 2);
 }
 
 static json_t *pmy_json(uint64_t pmy) {
