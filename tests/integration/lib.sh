@@ -62,6 +62,7 @@ require_ksm() { [ -w "$KSM_DIR/run" ] || skip "needs a writable $KSM_DIR (CONFIG
 # with everything else already in its old state).
 ksm_save_knobs() {
     local f v
+    _saved_counters=$(_ksm_counters)
     for f in pages_to_scan sleep_millisecs use_zero_pages smart_scan max_page_sharing \
              stable_node_chains_prune_millisecs advisor_mode advisor_max_cpu \
              advisor_min_pages_to_scan advisor_max_pages_to_scan advisor_target_scan_time run; do
@@ -72,8 +73,32 @@ ksm_save_knobs() {
     done
 }
 
+# After a test's KSM processes have exited, their KSM pages and rmap_items stay until ksmd walks
+# its mm list again: with run=0 they would linger (and pages_shared/pages_sharing with them).  Let
+# ksmd run until the page counters are back at their values from before the test (or, if other
+# KSM users changed them meanwhile, two more full scans), then put the saved knobs back.
+_ksm_counters() { cat "$KSM_DIR/pages_shared" "$KSM_DIR/pages_sharing" "$KSM_DIR/pages_unshared" | tr '\n' ' '; }
+
+_ksm_settled() {
+    [ "$(_ksm_counters)" = "$_saved_counters" ] || [ "$(cat "$KSM_DIR/full_scans")" -ge $((_settle_start + 2)) ]
+}
+
+ksm_settle() {
+    local advisor
+    [ ${#_saved_knobs[@]} -gt 0 ] || return 0
+    _settle_start=$(cat "$KSM_DIR/full_scans")
+    advisor=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$KSM_DIR/advisor_mode" 2>/dev/null)
+    [ "$advisor" = scan-time ] || echo 20000 >"$KSM_DIR/pages_to_scan"
+    echo 10 >"$KSM_DIR/sleep_millisecs"
+    echo 1 >"$KSM_DIR/run"
+    wait_for 30 _ksm_settled ||
+        printf 'WARNING: KSM counters did not return to their pre-test values (%s), now %s\n' \
+            "$_saved_counters" "$(_ksm_counters)" >&2
+}
+
 ksm_restore_knobs() {
     local kv f v cur
+    ksm_settle
     for kv in "${_saved_knobs[@]}"; do
         f=${kv%%=*}
         v=${kv#*=}
