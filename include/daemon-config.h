@@ -25,7 +25,7 @@ typedef struct DaemonConfig {
 void daemon_config_init(DaemonConfig *c);
 void daemon_config_done(DaemonConfig *c);
 
-/* Parses JSON text.  -EINVAL with @err filled on any problem; @c is untouched then. */
+/* Parses JSON text.  -EINVAL with @err (may be NULL) filled on any problem; @c is untouched then. */
 int daemon_config_parse_string(const char *text, const char *name, DaemonConfig *c, JsonError *err);
 /* Loads a file.  -ENOENT/-EACCES… if it cannot be opened (err->message says so too), -EINVAL if invalid. */
 int daemon_config_load(const char *path, DaemonConfig *c, JsonError *err);

@@ -20,7 +20,8 @@
 int read_virtual_file_at(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_size);
 
 /*
- * Writes @value in one write(2) to an existing file (no O_CREAT, no O_TRUNC on sysfs semantics).
+ * Writes @value in one write(2) to an existing file (no O_CREAT; O_TRUNC so that a regular-file
+ * copy of a sysfs tree holds exactly @value, a no-op on sysfs itself).
  * Returns 0 on success or the negative errno the kernel gave (e.g. -EINVAL, -EBUSY).
  */
 int write_string_file_at(int dir_fd, const char *path, const char *value);

@@ -27,7 +27,7 @@ int parse_fixed2(const char *s, uint64_t *ret);
  */
 int parse_duration_usec(const char *s, usec_t *ret);
 
-/* Formats bytes as "1.5 GiB" / "812 KiB" / "12 B" into buf (at least 16 bytes). Handles negatives. */
+/* Formats bytes as "1.5 GiB" / "812.0 KiB" / "12 B" (binary units, one decimal). Handles negatives. */
 const char *format_bytes(char *buf, size_t size, int64_t bytes);
 #define FORMAT_BYTES_MAX 24
 

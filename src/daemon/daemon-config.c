@@ -41,7 +41,8 @@ static int apply(json_t *j, const char *name, DaemonConfig *c, JsonError *err) {
         daemon_config_init(&n);
         r = json_dispatch(j, "", config_table, &n, err);
         if (r < 0) {
-                snprintf(err->file, sizeof(err->file), "%s", name);
+                if (err)
+                        snprintf(err->file, sizeof(err->file), "%s", name);
                 daemon_config_done(&n);
                 return r;
         }
@@ -68,7 +69,7 @@ int daemon_config_load(const char *path, DaemonConfig *c, JsonError *err) {
 
         r = json_load_file_strict(path, &j, err);
         if (r < 0) {
-                if (r != -EINVAL) {
+                if (r != -EINVAL && err) {
                         *err = (JsonError) {};
                         snprintf(err->file, sizeof(err->file), "%s", path);
                         snprintf(err->message, sizeof(err->message), "cannot open: %s", strerror(-r));

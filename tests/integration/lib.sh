@@ -16,7 +16,11 @@ n_checks=0
 
 log() { printf '# %s\n' "$*"; }
 
+# Output is TAP: "ok N - what" per check, "not ok N - what" for the failing one, the plan at the
+# end; tools/test-summary.py counts the cases.
 fail() {
+    n_checks=$((n_checks + 1))
+    printf 'not ok %d - %s\n' "$n_checks" "$*"
     printf 'FAIL: %s\n' "$*" >&2
     exit 1
 }
@@ -34,11 +38,17 @@ skip() {
 check() {   # check DESCRIPTION COMMAND...: run COMMAND, fail with DESCRIPTION unless it succeeds
     local what=$1
     shift
-    n_checks=$((n_checks + 1))
     if ! "$@"; then
         fail "$what"
     fi
-    log "ok: $what"
+    n_checks=$((n_checks + 1))
+    printf 'ok %d - %s\n' "$n_checks" "$what"
+}
+
+# pass WHAT: record a check that the caller verified itself.
+pass() {
+    n_checks=$((n_checks + 1))
+    printf 'ok %d - %s\n' "$n_checks" "$*"
 }
 
 on_exit() { _cleanups+=("$*"); }
@@ -50,6 +60,7 @@ _run_cleanups() {
     done
     ksm_restore_knobs
     rm -rf "$T"
+    [ $n_checks -gt 0 ] && printf '1..%d\n' "$n_checks"
     exit $rc
 }
 trap _run_cleanups EXIT

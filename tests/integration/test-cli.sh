@@ -10,11 +10,10 @@ expect() {
     shift 2
     "$@" >"$T/out" 2>"$T/err"
     got=$?
-    n_checks=$((n_checks + 1))
     [ "$got" -eq "$rc" ] || fail "'$*' exited $got, expected $rc; stderr: $(cat "$T/err")"
     [ "$(wc -l <"$T/err")" -eq 1 ] || fail "'$*' should print exactly one error line, got: $(cat "$T/err")"
     grep -Eq -- "$pattern" "$T/err" || fail "'$*' stderr does not match /$pattern/: $(cat "$T/err")"
-    log "ok: $* -> $rc: $(cat "$T/err")"
+    pass "$* -> exit $rc: $(cat "$T/err")"
 }
 
 expect 2 "missing command" "$KSMCTL"
@@ -61,4 +60,3 @@ expect 1 "$T/empty.json:1:[0-9]+: " "$KSMTUNED_NG" --log-target=stderr --config 
 expect 1 "$T/notjson.json:3:[0-9]+: " "$KSMTUNED_NG" --check-config --config "$T/notjson.json"
 check "--check-config accepts the shipped config" "$KSMTUNED_NG" --check-config --config "$CONF_DIR/ksmtuned-ng.json"
 
-log "$n_checks checks passed"

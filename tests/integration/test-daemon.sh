@@ -53,4 +53,3 @@ check "clean exit 0 on SIGTERM" test $rc -eq 0
 check "STOPPING=1 sent" has 'STOPPING=1'
 check "no sanitizer or error reports on stderr" sh -c "! grep -Eq 'runtime error|AddressSanitizer|LeakSanitizer' '$T/daemon.err'"
 
-log "$n_checks checks passed"

@@ -48,4 +48,3 @@ INNER
 unshare -m --propagation private bash "$T/nojournal.sh" || fail "daemon without a journal failed"
 check "without a journal, status lines go to stderr with a <6> priority prefix" grep -q '^<6>KSM [a-z]*: saved' "$T/fallback.err"
 
-log "$n_checks checks passed"

@@ -75,4 +75,3 @@ check "status: ksmd CPU measured" jq -e '.derived.ksmd_cpu_percent >= 0 and .der
 check "status text names the run mode" grep -q '^KSM: *stop' "$T/status.txt"
 check "status text lists pages_sharing" grep -Eq "^  pages_sharing +$sharing pages" "$T/status.txt"
 
-log "$n_checks checks passed"
