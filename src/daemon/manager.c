@@ -83,7 +83,7 @@ static int load_config(Manager *m, DaemonConfig *c, char *msg, size_t msg_size) 
 
 static void log_sample(Manager *m) {
         _cleanup_(log_fields_done) LogFields f = {};
-        char saved[FORMAT_BYTES_MAX], profit[FORMAT_BYTES_MAX], cpu[FORMAT_PMY_MAX], ratio[FORMAT_PMY_MAX];
+        char saved[FORMAT_BYTES_MAX], profit[FORMAT_BYTES_MAX], cpu[FORMAT_PMY_MAX + 1], ratio[FORMAT_PMY_MAX];
         KsmSnapshot snap;
         KsmReport rep;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
@@ -110,9 +110,10 @@ static void log_sample(Manager *m) {
                 format_bytes(profit, sizeof(profit), rep.profit_bytes);
         else
                 snprintf(profit, sizeof(profit), "n/a");
-        if (rep.have_cpu)
+        if (rep.have_cpu) {
                 format_pmy(cpu, sizeof(cpu), rep.ksmd_cpu_pmy);
-        else
+                strcat(cpu, "%");
+        } else
                 snprintf(cpu, sizeof(cpu), "n/a");
         if (rep.have_sharing_ratio)
                 format_pmy(ratio, sizeof(ratio), rep.sharing_ratio_pmy / 100);
@@ -134,14 +135,14 @@ static void log_sample(Manager *m) {
 
         log_fields_send(&f, LOG_INFO, 0,
                         "KSM %s: saved %s (profit %s), sharing %" PRIi64 " shared %" PRIi64 " unshared %" PRIi64
-                        " (ratio %s), full scans %" PRIi64 ", ksmd CPU %s%%",
+                        " (ratio %s), full scans %" PRIi64 ", ksmd CPU %s",
                         strna(ksm_run_mode_to_string(run)), saved, profit,
                         ksm_snapshot_get(&snap, KSM_KNOB_PAGES_SHARING, 0),
                         ksm_snapshot_get(&snap, KSM_KNOB_PAGES_SHARED, 0),
                         ksm_snapshot_get(&snap, KSM_KNOB_PAGES_UNSHARED, 0),
                         ratio, ksm_snapshot_get(&snap, KSM_KNOB_FULL_SCANS, 0), cpu);
 
-        (void) sd_notifyf(false, "STATUS=KSM %s, saved %s, ksmd CPU %s%%",
+        (void) sd_notifyf(false, "STATUS=KSM %s, saved %s, ksmd CPU %s",
                           strna(ksm_run_mode_to_string(run)), saved, cpu);
 }
 

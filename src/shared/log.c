@@ -125,7 +125,7 @@ LogTarget log_get_effective_target(void) {
 
 static void write_stderr(int level, const char *msg) {
         if (isatty(STDERR_FILENO))
-                fprintf(stderr, "%s%s%s\n", ident ?: "", ident ? ": " : "", msg);
+                fprintf(stderr, "%s\n", msg);
         else
                 fprintf(stderr, "<%d>%s\n", level, msg);
 }
