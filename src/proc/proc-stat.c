@@ -180,8 +180,8 @@ int ksmd_find_at(int proc_fd, pid_t *ret) {
         struct dirent *de;
         int r = -ESRCH;
 
-        /* ksmd is started early at boot, so it has a low PID: try the usual range cheaply first by
-         * walking /proc in readdir order (ascending on procfs); stop at the first match. */
+        /* ksmd starts early at boot and so has a low PID; procfs lists PIDs in ascending order,
+         * so the walk stops after a few dozen entries. */
         fd = openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;

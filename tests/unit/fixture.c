@@ -129,3 +129,13 @@ void scratch_remove(char *dir) {
         assert_se(nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
         free(dir);
 }
+
+int scratch_setup(void **state) {
+        *state = scratch_new();
+        return 0;
+}
+
+int scratch_teardown(void **state) {
+        scratch_remove(*state);
+        return 0;
+}

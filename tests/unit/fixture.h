@@ -36,3 +36,8 @@ char *scratch_read(const char *dir, const char *name);
 
 /* Removes @dir recursively and frees the string.  Accepts NULL. */
 void scratch_remove(char *dir);
+
+/* CMocka setup/teardown pair that puts a fresh scratch dir in *state and removes it afterwards. */
+int scratch_setup(void **state);
+int scratch_teardown(void **state);
+#define SCRATCH_TEST(f) cmocka_unit_test_setup_teardown(f, scratch_setup, scratch_teardown)

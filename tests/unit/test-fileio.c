@@ -17,18 +17,6 @@
 #include "fixture.h"
 #include "macro.h"
 
-static int setup_scratch(void **state) {
-        *state = scratch_new();
-        return 0;
-}
-
-static int teardown_scratch(void **state) {
-        scratch_remove(*state);
-        return 0;
-}
-
-#define SCRATCH_TEST(f) cmocka_unit_test_setup_teardown(f, setup_scratch, teardown_scratch)
-
 static void test_read_virtual_file_at_fixture(void **state) {
         _cleanup_close_ int dfd = fixture_open_dir("sysfs/ksm-6.18");
         _cleanup_free_ char *buf = NULL;

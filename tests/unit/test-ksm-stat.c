@@ -36,18 +36,6 @@ static void assert_stat_untouched(const KsmStat *st) {
         assert_int_equal(st->rmap_items, 4711);
 }
 
-static int setup_scratch(void **state) {
-        *state = scratch_new();
-        return 0;
-}
-
-static int teardown_scratch(void **state) {
-        scratch_remove(*state);
-        return 0;
-}
-
-#define SCRATCH_TEST(f) cmocka_unit_test_setup_teardown(f, setup_scratch, teardown_scratch)
-
 /* ksm_stat */
 
 static void test_ksm_stat_parse_6_18_idle(void **state) {

@@ -201,17 +201,8 @@ static int setup_scratch_malformed(void **state) {
         return 0;
 }
 
-static int setup_scratch_empty(void **state) {
-        *state = scratch_new();
-        return 0;
-}
-
-static int teardown_scratch(void **state) {
-        scratch_remove(*state);
-        return 0;
-}
-
-#define SCRATCH_TEST(f, from) cmocka_unit_test_setup_teardown(f, setup_scratch_##from, teardown_scratch)
+#define setup_scratch_empty scratch_setup
+#define SYSFS_SCRATCH_TEST(f, from) cmocka_unit_test_setup_teardown(f, setup_scratch_##from, scratch_teardown)
 
 /* Knob table */
 
@@ -726,25 +717,25 @@ int main(void) {
                 cmocka_unit_test(test_ksm_knob_parse_advisor),
                 cmocka_unit_test(test_ksm_knob_parse_numbers),
                 cmocka_unit_test(test_ksm_knob_format_values),
-                SCRATCH_TEST(test_ksm_sysfs_open_errors, empty),
+                SYSFS_SCRATCH_TEST(test_ksm_sysfs_open_errors, empty),
                 cmocka_unit_test(test_ksm_sysfs_open_at_dups_fd),
                 cmocka_unit_test(test_ksm_sysfs_read_6_18),
                 cmocka_unit_test(test_ksm_sysfs_read_6_18_active),
                 cmocka_unit_test(test_ksm_sysfs_read_6_1),
                 cmocka_unit_test(test_ksm_sysfs_read_malformed),
                 cmocka_unit_test(test_ksm_sysfs_read_invalid_args),
-                SCRATCH_TEST(test_ksm_sysfs_read_vanished, 6_18),
+                SYSFS_SCRATCH_TEST(test_ksm_sysfs_read_vanished, 6_18),
                 cmocka_unit_test(test_ksm_sysfs_snapshot_6_18),
                 cmocka_unit_test(test_ksm_sysfs_snapshot_6_1),
                 cmocka_unit_test(test_ksm_sysfs_snapshot_malformed),
-                SCRATCH_TEST(test_ksm_sysfs_write_valid, 6_18),
-                SCRATCH_TEST(test_ksm_sysfs_write_bounds, 6_18),
-                SCRATCH_TEST(test_ksm_sysfs_write_out_of_range, 6_18),
-                SCRATCH_TEST(test_ksm_sysfs_write_counter, 6_18),
-                SCRATCH_TEST(test_ksm_sysfs_write_absent, 6_1),
-                SCRATCH_TEST(test_ksm_sysfs_write_advisor, 6_18),
-                SCRATCH_TEST(test_ksm_sysfs_write_over_malformed, malformed),
-                SCRATCH_TEST(test_ksm_sysfs_write_vanished, 6_18),
+                SYSFS_SCRATCH_TEST(test_ksm_sysfs_write_valid, 6_18),
+                SYSFS_SCRATCH_TEST(test_ksm_sysfs_write_bounds, 6_18),
+                SYSFS_SCRATCH_TEST(test_ksm_sysfs_write_out_of_range, 6_18),
+                SYSFS_SCRATCH_TEST(test_ksm_sysfs_write_counter, 6_18),
+                SYSFS_SCRATCH_TEST(test_ksm_sysfs_write_absent, 6_1),
+                SYSFS_SCRATCH_TEST(test_ksm_sysfs_write_advisor, 6_18),
+                SYSFS_SCRATCH_TEST(test_ksm_sysfs_write_over_malformed, malformed),
+                SYSFS_SCRATCH_TEST(test_ksm_sysfs_write_vanished, 6_18),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

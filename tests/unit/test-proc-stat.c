@@ -19,18 +19,6 @@
 #include "missing.h"
 #include "proc-stat.h"
 
-static int setup_scratch(void **state) {
-        *state = scratch_new();
-        return 0;
-}
-
-static int teardown_scratch(void **state) {
-        scratch_remove(*state);
-        return 0;
-}
-
-#define SCRATCH_TEST(f) cmocka_unit_test_setup_teardown(f, setup_scratch, teardown_scratch)
-
 static void parse_fixture(const char *rel, ProcStat *ret) {
         _cleanup_free_ char *buf = fixture_read(rel);
 
