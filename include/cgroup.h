@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /*
@@ -26,3 +27,10 @@ int cgroup2_find_mount_at(int proc_fd, char **ret);
 int cgroup_parse_v2_path(const char *buf, char **ret);
 /* Reads PID's cgroup file relative to @proc_fd.  -ESRCH if the process is gone. */
 int cgroup_pid_get_path_at(int proc_fd, pid_t pid, char **ret);
+
+/*
+ * Collects the PIDs in the v2 cgroup @path (e.g. "/system.slice/foo.service", relative to the
+ * cgroup2 mount @root) and, with @recursive, in all its descendants.  *ret is a heap array.
+ * -ENOENT if the cgroup does not exist.
+ */
+int cgroup_collect_pids(const char *root, const char *path, bool recursive, pid_t **ret, size_t *ret_n);

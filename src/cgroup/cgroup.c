@@ -9,7 +9,10 @@
  *   4:memory:/process_api/383a…
  *   0::/
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,4 +113,91 @@ int cgroup_pid_get_path_at(int proc_fd, pid_t pid, char **ret) {
         if (r < 0)
                 return r;
         return cgroup_parse_v2_path(buf, ret);
+}
+
+static int collect_at(int dir_fd, bool recursive, unsigned depth, pid_t **pids, size_t *n, size_t *allocated) {
+        _cleanup_free_ char *procs = NULL;
+        char *saveptr = NULL;
+        int r;
+
+        if (depth > 64)
+                return -ELOOP;
+        r = read_virtual_file_at(dir_fd, "cgroup.procs", READ_VIRTUAL_MAX, &procs, NULL);
+        if (r < 0)
+                return r;
+        for (char *l = strtok_r(procs, "\n", &saveptr); l; l = strtok_r(NULL, "\n", &saveptr)) {
+                long long v;
+                char *end;
+
+                errno = 0;
+                v = strtoll(l, &end, 10);
+                if (errno || *end || v <= 0 || v > INT32_MAX)
+                        return -EBADMSG;
+                if (*n == *allocated) {
+                        size_t na = *allocated ? *allocated * 2 : 64;
+                        pid_t *p = realloc(*pids, na * sizeof(pid_t));
+
+                        if (!p)
+                                return -ENOMEM;
+                        *pids = p;
+                        *allocated = na;
+                }
+                (*pids)[(*n)++] = (pid_t) v;
+        }
+
+        if (recursive) {
+                int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+                struct dirent *de;
+                DIR *d;
+
+                if (fd < 0)
+                        return -errno;
+                d = fdopendir(fd);
+                if (!d) {
+                        safe_close(fd);
+                        return -errno;
+                }
+                while ((de = readdir(d))) {
+                        int sub;
+
+                        if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                                continue;
+                        sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (sub < 0)
+                                continue;       /* removed meanwhile */
+                        r = collect_at(sub, true, depth + 1, pids, n, allocated);
+                        safe_close(sub);
+                        if (r < 0 && r != -ENOENT) {
+                                closedir(d);
+                                return r;
+                        }
+                }
+                closedir(d);
+        }
+        return 0;
+}
+
+int cgroup_collect_pids(const char *root, const char *path, bool recursive, pid_t **ret, size_t *ret_n) {
+        _cleanup_close_ int root_fd = -EBADF, fd = -EBADF;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0, allocated = 0;
+        const char *rel = path;
+        int r;
+
+        if (!root || !path || path[0] != '/' || strstr(path, "/../") || (strlen(path) >= 3 && streq(path + strlen(path) - 3, "/..")))
+                return -EINVAL;
+        root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return -errno;
+        while (*rel == '/')
+                rel++;
+        fd = openat(root_fd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = collect_at(fd, recursive, 0, &pids, &n, &allocated);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(pids);
+        *ret_n = n;
+        return 0;
 }

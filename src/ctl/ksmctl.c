@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * ksmctl.c - command-line entry: global options, subcommand dispatch.
- * Exit status: 0 success, 1 failure, 2 usage error.
+ * ksmctl.c - command-line entry: options, subcommand dispatch.
+ *
+ * Options may stand before or after the command, except for `exec`, where everything after the
+ * command (after an optional "--") belongs to the program to run.
+ * Exit status: 0 success, 1 failure (merge/unmerge: not every process done or already so),
+ * 2 usage error; exec: 126/127 when the program cannot be run.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,17 +19,26 @@
 #include "parse-util.h"
 
 static void help(void) {
-        printf("Usage: ksmctl [OPTIONS] COMMAND\n\n"
+        printf("Usage: ksmctl [OPTIONS] COMMAND [ARGS...]\n\n"
                "Show and control Kernel Samepage Merging.\n\n"
                "Commands:\n"
-               "  status                  KSM run mode, knobs, counters and derived figures\n"
-               "  ps                      Processes with KSM state, largest profit first\n\n"
+               "  status                  KSM run mode, knobs, counters, derived figures, merge backends\n"
+               "  ps                      Processes with KSM state, largest profit first\n"
+               "  merge [PID...]          Make running processes mergeable now\n"
+               "  unmerge [PID...]        Make them unmergeable again (unmerges their KSM pages)\n"
+               "  exec [--] CMD [ARG...]  Run CMD with merging enabled from its first instruction\n\n"
                "Options:\n"
                "  -h --help               Show this help and exit\n"
                "     --version            Show the version and exit\n"
-               "  -j --json               Print one JSON object instead of a table\n"
+               "  -j --json               Print one JSON object instead of text\n"
                "  -a --all                ps: also list processes without any KSM state\n"
                "     --sample-time=TIME   status: measure ksmd CPU over TIME (default 500ms, 0 = skip)\n"
+               "  -p --pid=PID[,PID...]   merge/unmerge: these processes (repeatable)\n"
+               "  -c --cgroup=PATH        merge/unmerge: every process in this cgroup v2 subtree\n"
+               "                          (e.g. /system.slice/foo.service; repeatable)\n"
+               "     --backend=NAME       merge/unmerge: auto, inject or madvise (default auto)\n"
+               "     --allow-seccomp      merge/unmerge: also touch seccomp-filtered processes\n"
+               "     --stop-timeout=TIME  merge/unmerge: how long a thread may take to stop (100ms)\n"
                "     --ksm-dir=DIR        KSM sysfs directory (default %s)\n"
                "     --proc-dir=DIR       procfs directory (default %s)\n"
                "\nSee ksmctl(8).\n", KSM_SYSFS_DIR_DEFAULT, PROC_DIR_DEFAULT);
@@ -48,91 +61,241 @@ int ksmctl_print_json(json_t *j) {
         return 0;
 }
 
-int main(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_SAMPLE_TIME, ARG_KSM_DIR, ARG_PROC_DIR };
-        static const struct option options[] = {
-                { "help",        no_argument,       NULL, 'h' },
-                { "version",     no_argument,       NULL, ARG_VERSION },
-                { "json",        no_argument,       NULL, 'j' },
-                { "all",         no_argument,       NULL, 'a' },
-                { "sample-time", required_argument, NULL, ARG_SAMPLE_TIME },
-                { "ksm-dir",     required_argument, NULL, ARG_KSM_DIR },
-                { "proc-dir",    required_argument, NULL, ARG_PROC_DIR },
-                {}
-        };
-        KsmctlArgs a = {
-                .sample_usec = 500 * USEC_PER_MSEC,
-                .ksm_dir = KSM_SYSFS_DIR_DEFAULT,
-                .proc_dir = PROC_DIR_DEFAULT,
-        };
-        bool sample_given = false;
-        const char *verb;
-        int c, r;
+enum {
+        ARG_VERSION = 0x100, ARG_SAMPLE_TIME, ARG_KSM_DIR, ARG_PROC_DIR, ARG_BACKEND, ARG_ALLOW_SECCOMP,
+        ARG_STOP_TIMEOUT, ARG_HOLD_STOPPED,
+};
+
+static const struct option options[] = {
+        { "help",          no_argument,       NULL, 'h' },
+        { "version",       no_argument,       NULL, ARG_VERSION },
+        { "json",          no_argument,       NULL, 'j' },
+        { "all",           no_argument,       NULL, 'a' },
+        { "sample-time",   required_argument, NULL, ARG_SAMPLE_TIME },
+        { "ksm-dir",       required_argument, NULL, ARG_KSM_DIR },
+        { "proc-dir",      required_argument, NULL, ARG_PROC_DIR },
+        { "pid",           required_argument, NULL, 'p' },
+        { "cgroup",        required_argument, NULL, 'c' },
+        { "backend",       required_argument, NULL, ARG_BACKEND },
+        { "allow-seccomp", no_argument,       NULL, ARG_ALLOW_SECCOMP },
+        { "stop-timeout",  required_argument, NULL, ARG_STOP_TIMEOUT },
+        /* Testing aid, documented in ksmctl(8): keep each target stopped this long. */
+        { "hold-stopped",  required_argument, NULL, ARG_HOLD_STOPPED },
+        {}
+};
+
+typedef struct Seen {
+        bool sample, all, merge_opts, targets;
+} Seen;
+
+static int add_pid_text(KsmctlArgs *a, const char *text) {
+        _cleanup_free_ char *copy = strdup(text);
+        char *saveptr = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *tok = strtok_r(copy, ",", &saveptr); tok; tok = strtok_r(NULL, ",", &saveptr)) {
+                int64_t v;
+                pid_t *p;
+
+                if (safe_atoi64(tok, &v) < 0 || v <= 0 || v > INT32_MAX) {
+                        fprintf(stderr, "ksmctl: invalid PID '%s'\n", tok);
+                        return -EINVAL;
+                }
+                p = realloc(a->pids, (a->n_pids + 1) * sizeof(pid_t));
+                if (!p)
+                        return -ENOMEM;
+                a->pids = p;
+                a->pids[a->n_pids++] = (pid_t) v;
+        }
+        if (isempty(text)) {
+                fprintf(stderr, "ksmctl: --pid needs a PID\n");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Parses options; with @posix stops at the first non-option.  -EINVAL on usage errors (reported),
+ * 0 to continue, 1 when --help/--version was handled. */
+static int parse_options(int argc, char *argv[], bool posix, KsmctlArgs *a, Seen *seen) {
+        int c;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hja", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, posix ? "+:hjap:c:" : ":hjap:c:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
-                        return EXIT_SUCCESS;
+                        return 1;
                 case ARG_VERSION:
                         printf("ksmctl %s\n", PACKAGE_VERSION);
-                        return EXIT_SUCCESS;
+                        return 1;
                 case 'j':
-                        a.json = true;
+                        a->json = true;
                         break;
                 case 'a':
-                        a.all = true;
+                        a->all = seen->all = true;
                         break;
                 case ARG_SAMPLE_TIME:
-                        if (parse_duration_usec(optarg, &a.sample_usec) < 0 || a.sample_usec > 60 * USEC_PER_SEC) {
+                        if (parse_duration_usec(optarg, &a->sample_usec) < 0 || a->sample_usec > 60 * USEC_PER_SEC) {
                                 fprintf(stderr, "ksmctl: invalid --sample-time '%s', expected a duration from 0 to 60s such as \"500ms\"\n", optarg);
-                                return 2;
+                                return -EINVAL;
                         }
-                        sample_given = true;
+                        seen->sample = true;
                         break;
                 case ARG_KSM_DIR:
-                        a.ksm_dir = optarg;
+                        a->ksm_dir = optarg;
                         break;
                 case ARG_PROC_DIR:
-                        a.proc_dir = optarg;
+                        a->proc_dir = optarg;
+                        break;
+                case 'p':
+                        if (add_pid_text(a, optarg) < 0)
+                                return -EINVAL;
+                        seen->targets = true;
+                        break;
+                case 'c': {
+                        char **p;
+
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "ksmctl: invalid --cgroup '%s', expected a cgroup v2 path starting with '/'\n", optarg);
+                                return -EINVAL;
+                        }
+                        p = realloc(a->cgroups, (a->n_cgroups + 1) * sizeof(char *));
+                        if (!p)
+                                return -ENOMEM;
+                        a->cgroups = p;
+                        a->cgroups[a->n_cgroups++] = optarg;
+                        seen->targets = true;
+                        break;
+                }
+                case ARG_BACKEND:
+                        a->merge.backend = merge_backend_from_string(optarg);
+                        if (a->merge.backend < 0) {
+                                fprintf(stderr, "ksmctl: invalid --backend '%s', expected auto, inject or madvise\n", optarg);
+                                return -EINVAL;
+                        }
+                        seen->merge_opts = true;
+                        break;
+                case ARG_ALLOW_SECCOMP:
+                        a->merge.allow_seccomp = seen->merge_opts = true;
+                        break;
+                case ARG_STOP_TIMEOUT:
+                        if (parse_duration_usec(optarg, &a->merge.stop_timeout_usec) < 0 ||
+                            a->merge.stop_timeout_usec < USEC_PER_MSEC || a->merge.stop_timeout_usec > 10 * USEC_PER_SEC) {
+                                fprintf(stderr, "ksmctl: invalid --stop-timeout '%s', expected a duration from 1ms to 10s\n", optarg);
+                                return -EINVAL;
+                        }
+                        seen->merge_opts = true;
+                        break;
+                case ARG_HOLD_STOPPED:
+                        if (parse_duration_usec(optarg, &a->merge.hold_stopped_usec) < 0 ||
+                            a->merge.hold_stopped_usec > 10 * USEC_PER_SEC) {
+                                fprintf(stderr, "ksmctl: invalid --hold-stopped '%s', expected a duration up to 10s\n", optarg);
+                                return -EINVAL;
+                        }
+                        seen->merge_opts = true;
                         break;
                 case ':':
                         fprintf(stderr, "ksmctl: option '%s' needs an argument (see --help)\n", argv[optind - 1]);
-                        return 2;
+                        return -EINVAL;
                 default:
                         if (optopt)
                                 fprintf(stderr, "ksmctl: unknown option '-%c' (see --help)\n", optopt);
                         else
                                 fprintf(stderr, "ksmctl: unknown option '%s' (see --help)\n", argv[optind - 1]);
-                        return 2;
+                        return -EINVAL;
                 }
+        return 0;
+}
 
+static int run(int argc, char *argv[], KsmctlArgs *a) {
+        Seen seen = {};
+        const char *verb;
+        bool is_merge, is_unmerge;
+        int r;
+
+        r = parse_options(argc, argv, true, a, &seen);
+        if (r != 0)
+                return r < 0 ? 2 : EXIT_SUCCESS;
         if (optind >= argc) {
-                fprintf(stderr, "ksmctl: missing command, expected 'status' or 'ps' (see --help)\n");
+                fprintf(stderr, "ksmctl: missing command, expected status, ps, merge, unmerge or exec (see --help)\n");
                 return 2;
         }
         verb = argv[optind];
-        if (optind + 1 < argc) {
-                fprintf(stderr, "ksmctl: unexpected argument '%s' after '%s' (see --help)\n", argv[optind + 1], verb);
+
+        if (streq(verb, "exec")) {
+                char **cmd = argv + optind + 1;
+
+                if (*cmd && streq(*cmd, "--"))
+                        cmd++;
+                if (!*cmd) {
+                        fprintf(stderr, "ksmctl: exec needs a command to run\n");
+                        return 2;
+                }
+                a->command = cmd;
+                return ksmctl_exec(a);
+        }
+
+        /* The rest: options may also follow the command; positional arguments are PIDs. */
+        argc -= optind;
+        argv += optind;
+        optind = 1;
+        r = parse_options(argc, argv, false, a, &seen);
+        if (r != 0)
+                return r < 0 ? 2 : EXIT_SUCCESS;
+
+        is_merge = streq(verb, "merge");
+        is_unmerge = streq(verb, "unmerge");
+        if (!is_merge && !is_unmerge && !streq(verb, "status") && !streq(verb, "ps")) {
+                fprintf(stderr, "ksmctl: unknown command '%s', expected status, ps, merge, unmerge or exec (see --help)\n", verb);
+                return 2;
+        }
+        if (is_merge || is_unmerge) {
+                for (int i = optind; i < argc; i++)
+                        if (add_pid_text(a, argv[i]) < 0)
+                                return 2;
+                if (a->n_pids == 0 && a->n_cgroups == 0) {
+                        fprintf(stderr, "ksmctl: %s needs --pid PID or --cgroup PATH\n", verb);
+                        return 2;
+                }
+        } else if (optind < argc) {
+                fprintf(stderr, "ksmctl: unexpected argument '%s' after '%s' (see --help)\n", argv[optind], verb);
+                return 2;
+        }
+        if (seen.all && !streq(verb, "ps")) {
+                fprintf(stderr, "ksmctl: --all applies to 'ps' only\n");
+                return 2;
+        }
+        if (seen.sample && !streq(verb, "status")) {
+                fprintf(stderr, "ksmctl: --sample-time applies to 'status' only\n");
+                return 2;
+        }
+        if ((seen.targets || seen.merge_opts) && !is_merge && !is_unmerge) {
+                fprintf(stderr, "ksmctl: --pid, --cgroup, --backend, --allow-seccomp, --stop-timeout and --hold-stopped "
+                        "apply to 'merge' and 'unmerge' only\n");
                 return 2;
         }
 
-        if (streq(verb, "status")) {
-                if (a.all) {
-                        fprintf(stderr, "ksmctl: --all applies to 'ps' only\n");
-                        return 2;
-                }
-                r = ksmctl_status(&a);
-        } else if (streq(verb, "ps")) {
-                if (sample_given) {
-                        fprintf(stderr, "ksmctl: --sample-time applies to 'status' only\n");
-                        return 2;
-                }
-                r = ksmctl_ps(&a);
-        } else {
-                fprintf(stderr, "ksmctl: unknown command '%s', expected 'status' or 'ps' (see --help)\n", verb);
-                return 2;
-        }
+        if (streq(verb, "status"))
+                r = ksmctl_status(a);
+        else if (streq(verb, "ps"))
+                r = ksmctl_ps(a);
+        else
+                return ksmctl_merge(a, is_merge);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[]) {
+        KsmctlArgs a = {
+                .sample_usec = 500 * USEC_PER_MSEC,
+                .ksm_dir = KSM_SYSFS_DIR_DEFAULT,
+                .proc_dir = PROC_DIR_DEFAULT,
+                .merge = { .backend = MERGE_BACKEND_AUTO, .stop_timeout_usec = MERGE_STOP_TIMEOUT_DEFAULT },
+        };
+        int rc;
+
+        rc = run(argc, argv, &a);
+        free(a.pids);
+        free(a.cgroups);
+        return rc;
 }

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
+#include "merge.h"
 #include "time-util.h"
 
 typedef struct KsmctlArgs {
@@ -14,10 +16,22 @@ typedef struct KsmctlArgs {
         usec_t sample_usec;
         const char *ksm_dir;
         const char *proc_dir;
+
+        /* merge / unmerge */
+        pid_t *pids;
+        size_t n_pids;
+        char **cgroups;
+        size_t n_cgroups;
+        MergeOptions merge;
+
+        /* exec */
+        char **command;
 } KsmctlArgs;
 
 int ksmctl_status(const KsmctlArgs *a);
 int ksmctl_ps(const KsmctlArgs *a);
+int ksmctl_merge(const KsmctlArgs *a, bool enable);
+int ksmctl_exec(const KsmctlArgs *a);
 
 /* Prints @j (consumed) as one line of JSON on stdout.  Returns 0 or -ENOMEM/-EIO. */
 int ksmctl_print_json(json_t *j);
