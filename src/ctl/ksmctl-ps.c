@@ -71,6 +71,11 @@ int ksmctl_ps(const KsmctlArgs *a) {
                 fprintf(stderr, "ksmctl: cannot open '%s': %s\n", a->proc_dir, strerror(-r));
                 return r;
         }
+        if (faccessat(proc_fd, "self/ksm_stat", F_OK, 0) < 0 && faccessat(proc_fd, "self/ksm_merging_pages", F_OK, 0) < 0) {
+                fprintf(stderr, "ksmctl: this kernel has neither /proc/PID/ksm_stat (6.1+) nor "
+                        "/proc/PID/ksm_merging_pages (5.19+): per-process KSM state is not available\n");
+                return -EOPNOTSUPP;
+        }
         d = opendir(a->proc_dir);
         if (!d) {
                 r = -errno;

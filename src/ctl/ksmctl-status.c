@@ -12,6 +12,7 @@
 #include "ksm-sysfs.h"
 #include "ksmctl.h"
 #include "macro.h"
+#include "merge.h"
 #include "parse-util.h"
 #include "proc-stat.h"
 
@@ -74,7 +75,7 @@ static void print_value(KsmKnob k, const KsmSnapshot *s) {
                 printf("  %-36s %" PRIi64 "%s%s\n", info->name, s->value[k], info->unit ? " " : "", info->unit ?: "");
 }
 
-static void print_text(const KsmSnapshot *s, const KsmReport *rep, int cpu_error) {
+static void print_text(const KsmSnapshot *s, const KsmReport *rep, int cpu_error, const MergeProbe *probe) {
         char b1[FORMAT_BYTES_MAX], b2[FORMAT_BYTES_MAX], p[FORMAT_PMY_MAX], d[FORMAT_DURATION_MAX];
         int64_t run = ksm_snapshot_get(s, KSM_KNOB_RUN, -1);
         bool any_absent = false;
@@ -120,10 +121,37 @@ static void print_text(const KsmSnapshot *s, const KsmReport *rep, int cpu_error
                 }
         if (any_absent)
                 printf("\n");
+
+        if (probe) {
+                printf("\nMerge backends (for running processes):\n");
+                for (MergeBackend b = MERGE_BACKEND_INJECT; b < _MERGE_BACKEND_MAX; b++)
+                        printf("  %-10s %-11s %s\n", merge_backend_to_string(b),
+                               probe->available[b] ? "available" : "unavailable", probe->why[b]);
+                printf("  %-10s %-11s %s\n", "exec",
+                       probe->prctl_supported ? "available" : "unavailable",
+                       probe->prctl_supported ? "PR_SET_MEMORY_MERGE before execve (ksmctl exec)"
+                                              : "kernel lacks PR_SET_MEMORY_MERGE (Linux 6.4+)");
+        }
+}
+
+static json_t *probe_to_json(const MergeProbe *p) {
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        for (MergeBackend b = MERGE_BACKEND_INJECT; b < _MERGE_BACKEND_MAX; b++)
+                json_object_set_new(o, merge_backend_to_string(b),
+                                    json_pack("{s:b, s:s}", "available", p->available[b], "note", p->why[b]));
+        json_object_set_new(o, "exec", json_pack("{s:b, s:s}", "available", p->prctl_supported, "note",
+                                                 p->prctl_supported ? "PR_SET_MEMORY_MERGE before execve"
+                                                                    : "kernel lacks PR_SET_MEMORY_MERGE (Linux 6.4+)"));
+        return o;
 }
 
 int ksmctl_status(const KsmctlArgs *a) {
         _cleanup_(ksm_sysfs_freep) KsmSysfs *k = NULL;
+        _cleanup_(merge_engine_freep) MergeEngine *engine = NULL;
+        const MergeProbe *probe = NULL;
         KsmSnapshot s;
         KsmReport rep;
         int r, cpu_r;
@@ -132,6 +160,13 @@ int ksmctl_status(const KsmctlArgs *a) {
         if (r < 0) {
                 fprintf(stderr, "ksmctl: KSM is not available: '%s': %s\n", a->ksm_dir, strerror(-r));
                 return r;
+        }
+
+        {
+                _cleanup_close_ int proc_fd = open(a->proc_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+                if (proc_fd >= 0 && merge_engine_new(proc_fd, &engine) >= 0)
+                        probe = merge_engine_probe(engine);
         }
 
         KsmReport cpu = {};
@@ -146,6 +181,8 @@ int ksmctl_status(const KsmctlArgs *a) {
         if (a->json) {
                 json_t *j = ksm_report_to_json(&s, &rep);
 
+                if (j)
+                        json_object_set_new(j, "merge_backends", probe ? probe_to_json(probe) : json_null());
                 if (j && !rep.have_cpu)
                         json_object_set_new(json_object_get(j, "derived"), "ksmd_cpu_error",
                                             json_string(cpu_r == -ECANCELED ? "not measured" : strerror(-cpu_r)));
@@ -154,6 +191,6 @@ int ksmctl_status(const KsmctlArgs *a) {
                         fprintf(stderr, "ksmctl: failed to print JSON: %s\n", strerror(-r));
                 return r;
         }
-        print_text(&s, &rep, cpu_r);
+        print_text(&s, &rep, cpu_r, probe);
         return 0;
 }

@@ -27,7 +27,8 @@ static void help(void) {
                "  -c --config=PATH        Daemon configuration (default: %s)\n"
                "     --check-config       Validate the configuration and exit\n"
                "     --log-target=TARGET  auto, journal or stderr (default: auto)\n"
-               "     --log-level=LEVEL    err, warning, notice, info or debug (overrides the config)\n"
+               "     --log-level=LEVEL    emerg, alert, crit, err, warning, notice, info or debug\n"
+               "                          (overrides the config)\n"
                "\nSignals: SIGHUP reloads the configuration; SIGTERM and SIGINT stop the daemon.\n"
                "See ksmtuned-ng(8) and ksmtuned-ng.conf(5).\n",
                DAEMON_CONFIG_PATH_DEFAULT);
@@ -76,7 +77,7 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_LOG_LEVEL:
                         arg_log_level = log_level_from_string(optarg);
                         if (arg_log_level < 0) {
-                                fprintf(stderr, "ksmtuned-ng: invalid --log-level '%s', expected err, warning, notice, info or debug\n", optarg);
+                                fprintf(stderr, "ksmtuned-ng: invalid --log-level '%s', expected emerg, alert, crit, err, warning, notice, info or debug\n", optarg);
                                 return -EINVAL;
                         }
                         break;
@@ -99,7 +100,7 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-static int check_config(const char *path) {
+static int check_config(const char *path, bool optional) {
         DaemonConfig c;
         JsonError err = {};
         char msg[1024];
@@ -107,6 +108,11 @@ static int check_config(const char *path) {
 
         daemon_config_init(&c);
         r = daemon_config_load(path, &c, &err);
+        if (r == -ENOENT && optional) {
+                /* Same rule as at start-up: no file at the default path means built-in defaults. */
+                printf("%s: absent, the built-in defaults apply: OK\n", path);
+                return EXIT_SUCCESS;
+        }
         if (r < 0) {
                 fprintf(stderr, "ksmtuned-ng: %s\n", json_error_format(&err, msg, sizeof(msg)));
                 return EXIT_FAILURE;
@@ -129,7 +135,7 @@ int main(int argc, char *argv[]) {
                 return r < 0 ? 2 : EXIT_SUCCESS;
 
         if (arg_check_config)
-                return check_config(arg_config ?: DAEMON_CONFIG_PATH_DEFAULT);
+                return check_config(arg_config ?: DAEMON_CONFIG_PATH_DEFAULT, !arg_config);
 
         log_set_ident("ksmtuned-ng");
         log_set_target(arg_log_target);

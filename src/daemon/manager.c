@@ -121,12 +121,24 @@ static void log_sample(Manager *m) {
                 snprintf(ratio, sizeof(ratio), "n/a");
 
         log_fields_add(&f, "MESSAGE_ID=%s", KSMT_MESSAGE_ID_STATUS);
-        log_fields_add(&f, "KSMT_RUN=%" PRIi64, run);
-        log_fields_add(&f, "KSMT_PAGES_SHARED=%" PRIi64, ksm_snapshot_get(&snap, KSM_KNOB_PAGES_SHARED, 0));
-        log_fields_add(&f, "KSMT_PAGES_SHARING=%" PRIi64, ksm_snapshot_get(&snap, KSM_KNOB_PAGES_SHARING, 0));
-        log_fields_add(&f, "KSMT_PAGES_UNSHARED=%" PRIi64, ksm_snapshot_get(&snap, KSM_KNOB_PAGES_UNSHARED, 0));
-        log_fields_add(&f, "KSMT_PAGES_VOLATILE=%" PRIi64, ksm_snapshot_get(&snap, KSM_KNOB_PAGES_VOLATILE, 0));
-        log_fields_add(&f, "KSMT_FULL_SCANS=%" PRIi64, ksm_snapshot_get(&snap, KSM_KNOB_FULL_SCANS, 0));
+        {
+                static const struct {
+                        const char *field;
+                        KsmKnob knob;
+                } fields[] = {
+                        { "KSMT_RUN", KSM_KNOB_RUN },
+                        { "KSMT_PAGES_SHARED", KSM_KNOB_PAGES_SHARED },
+                        { "KSMT_PAGES_SHARING", KSM_KNOB_PAGES_SHARING },
+                        { "KSMT_PAGES_UNSHARED", KSM_KNOB_PAGES_UNSHARED },
+                        { "KSMT_PAGES_VOLATILE", KSM_KNOB_PAGES_VOLATILE },
+                        { "KSMT_FULL_SCANS", KSM_KNOB_FULL_SCANS },
+                };
+
+                /* A counter this kernel lacks (or that failed to read) is left out, never sent as 0. */
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                        if (snap.present[fields[i].knob] && snap.error[fields[i].knob] == 0)
+                                log_fields_add(&f, "%s=%" PRIi64, fields[i].field, snap.value[fields[i].knob]);
+        }
         log_fields_add(&f, "KSMT_SAVED_BYTES=%" PRIu64, rep.saved_bytes);
         if (rep.have_profit)
                 log_fields_add(&f, "KSMT_PROFIT_BYTES=%" PRIi64, rep.profit_bytes);
@@ -150,7 +162,12 @@ static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
 
-        r = sd_event_source_set_time_relative(s, m->config.sample_interval_usec);
+        /* Next deadline from this one, not from now, so the interval does not drift; if we fell
+         * behind (suspend, a stall), start afresh from now rather than firing a burst. */
+        if (usec + m->config.sample_interval_usec > now_usec(CLOCK_MONOTONIC))
+                r = sd_event_source_set_time(s, usec + m->config.sample_interval_usec);
+        else
+                r = sd_event_source_set_time_relative(s, m->config.sample_interval_usec);
         if (r < 0)
                 return log_error_errno(r, "Failed to re-arm sampling timer: %m");
         r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -226,8 +243,10 @@ int manager_startup(Manager *m) {
         /* Degrade, don't die: without KSM there is nothing to tune, but the daemon stays up for
          * reloads and will report the state; later issues add more to do. */
         r = ksm_sysfs_open(KSM_SYSFS_DIR_DEFAULT, &m->ksm);
-        if (r < 0)
+        if (r < 0) {
                 log_warning_errno(r, "KSM is not available (%s): %m; nothing to sample.", KSM_SYSFS_DIR_DEFAULT);
+                m->status_text = "KSM is not available on this kernel";
+        }
         else {
                 char missing[512] = "";
                 size_t len = 0;
@@ -270,7 +289,7 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to enable watchdog: %m");
 
-        r = sd_event_add_time_relative(m->event, &m->sample_timer, CLOCK_MONOTONIC, 0, 0, on_sample_timer, m);
+        r = sd_event_add_time_relative(m->event, &m->sample_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_sample_timer, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add sampling timer: %m");
         (void) sd_event_source_set_description(m->sample_timer, "sample-timer");
@@ -295,7 +314,7 @@ int manager_startup(Manager *m) {
 int manager_run(Manager *m) {
         int r;
 
-        (void) sd_notify(false, "READY=1\nSTATUS=Started, waiting for the first sample");
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", m->status_text ?: "Started, waiting for the first sample");
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1");
         {

@@ -34,6 +34,7 @@ typedef struct Manager {
         uint64_t last_cpu_ns;
         uint64_t last_sample_usec;
 
+        const char *status_text;        /* STATUS= until the first sample (static string) */
         unsigned n_reloads;
         char *last_reload_error;
 } Manager;
