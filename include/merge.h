@@ -113,6 +113,13 @@ const MergeProbe *merge_engine_probe(const MergeEngine *e);
 int merge_engine_apply(MergeEngine *e, const PidRef *ref, bool enable, const MergeOptions *opts, MergeResult *ret);
 
 /*
+ * Fills *ret for a PID that could not be opened as a PidRef (pidref_open() gave @error): a zombie
+ * (its pidfd already reports exit) is SKIPPED/zombie, a vanished PID SKIPPED/gone, anything else
+ * FAILED.  Returns what merge_engine_apply() would.
+ */
+int merge_result_unopenable(int proc_fd, pid_t pid, int error, MergeResult *ret);
+
+/*
  * Detaches from threads that did not stop in time earlier and have stopped since.  Returns the
  * number still pending.  The daemon calls this from a timer; a short-lived tool need not (the
  * kernel detaches a tracer's tracees when it exits).

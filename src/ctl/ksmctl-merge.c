@@ -149,13 +149,9 @@ int ksmctl_merge(const KsmctlArgs *a, bool enable) {
 
                 (void) proc_comm_read_at(proc_fd, pids[i], comm, sizeof(comm));
                 r = pidref_open(proc_fd, pids[i], UINT64_MAX, &ref);
-                if (r < 0) {
-                        res.outcome = r == -ESRCH ? MERGE_OUTCOME_SKIPPED : MERGE_OUTCOME_FAILED;
-                        res.reason = r == -ESRCH ? MERGE_REASON_GONE : MERGE_REASON_NO_PERMISSION;
-                        res.error = r;
-                        snprintf(res.detail, sizeof(res.detail), "%s",
-                                 r == -ESRCH ? "no such process" : strerror(-r));
-                } else {
+                if (r < 0)
+                        (void) merge_result_unopenable(proc_fd, pids[i], r, &res);
+                else {
                         (void) merge_engine_apply(e, &ref, enable, &a->merge, &res);
                         pidref_done(&ref);
                 }

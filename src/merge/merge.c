@@ -327,6 +327,20 @@ static int apply_inject(MergeEngine *e, const PidRef *ref, bool enable, const Me
         return 0;
 }
 
+int merge_result_unopenable(int proc_fd, pid_t pid, int error, MergeResult *ret) {
+        ProcStat ps;
+
+        *ret = (MergeResult) { .pid = pid };
+        if (error == -ESRCH && proc_stat_read_at(proc_fd, pid, &ps) >= 0 && IN_SET(ps.state, 'Z', 'X'))
+                return merge_result_set(ret, MERGE_OUTCOME_SKIPPED, MERGE_REASON_ZOMBIE, 0,
+                                        "zombie (exited, not yet reaped by its parent)");
+        if (error == -ESRCH)
+                return merge_result_set(ret, MERGE_OUTCOME_SKIPPED, MERGE_REASON_GONE, error, "no such process");
+        return merge_result_set(ret, MERGE_OUTCOME_FAILED, IN_SET(error, -EPERM, -EACCES) ? MERGE_REASON_NO_PERMISSION
+                                                                                           : MERGE_REASON_PTRACE_ERROR,
+                                error, "cannot open a pidfd: %s", strerror(-error));
+}
+
 int merge_engine_apply(MergeEngine *e, const PidRef *ref, bool enable, const MergeOptions *opts, MergeResult *res) {
         static const MergeOptions defaults = { .backend = MERGE_BACKEND_AUTO };
         const MergeOptions *o = opts ?: &defaults;
@@ -363,11 +377,18 @@ int merge_engine_apply(MergeEngine *e, const PidRef *ref, bool enable, const Mer
         if (r != 0)
                 return r;
 
+        /* Verify.  An exited process (zombie: empty ksm_stat, or no PidRef liveness) is "gone",
+         * whatever the injected call returned: it no longer has memory to merge. */
         r = ksm_stat_read_at(e->proc_fd, ref->pid, &after);
-        if (r < 0)
-                return merge_result_set(res, MERGE_OUTCOME_SKIPPED, MERGE_REASON_GONE, r, "exited right after the change");
-        if (want_any ? ((after.fields & KSM_STAT_MERGE_ANY) && after.merge_any != enable)
-                     : ((after.fields & KSM_STAT_MERGEABLE) && after.mergeable != enable))
+        if (r < 0 || after.fields == 0 || pidref_verify(e->proc_fd, ref) <= 0)
+                return merge_result_set(res, MERGE_OUTCOME_SKIPPED, MERGE_REASON_GONE, r < 0 ? r : -ESRCH,
+                                        "exited during the change");
+        unsigned field = want_any ? KSM_STAT_MERGE_ANY : KSM_STAT_MERGEABLE;
+        if (!(after.fields & field))
+                return merge_result_set(res, MERGE_OUTCOME_DONE, MERGE_REASON_NONE, 0,
+                                        "done (not verified: this kernel's ksm_stat lacks %s)",
+                                        want_any ? "ksm_merge_any" : "ksm_mergeable");
+        if ((want_any ? after.merge_any : after.mergeable) != enable)
                 return merge_result_set(res, MERGE_OUTCOME_FAILED, MERGE_REASON_VERIFY_FAILED, -EIO,
                                         "ksm_stat still shows %s: %s after the change",
                                         want_any ? "ksm_merge_any" : "ksm_mergeable", enable ? "no" : "yes");

@@ -133,17 +133,32 @@ wait_for() {
     done
 }
 
-# start_filler NAME ARGS...: starts ksm-filler with stdin on a pipe we hold; sets FILLER_PID_<NAME>.
-start_filler() {
-    local name=$1 pid line
+# start_proc NAME CMD...: starts CMD with stdin on a FIFO we hold open (write to it with
+# `echo x >&"$(proc_fd NAME)"`, close it with proc_close NAME), stdout/stderr in $T/NAME.{out,err};
+# waits for a line starting with "ready" on stdout; sets PID_<NAME>.  Killed at exit.
+start_proc() {
+    local name=$1 pid fd
     shift
     mkfifo "$T/$name.in"
-    "$KSM_FILLER" "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
+    "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
     pid=$!
     exec {fd}>"$T/$name.in"
-    on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-    wait_for 30 grep -q '^ready' "$T/$name.out" || { cat "$T/$name.err" >&2; fail "ksm-filler $name did not start"; }
-    printf -v "FILLER_PID_$name" '%s' "$pid"
+    printf -v "FD_$name" '%s' "$fd"
+    printf -v "PID_$name" '%s' "$pid"
+    on_exit "kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null"
+    wait_for 30 grep -q '^ready' "$T/$name.out" || { cat "$T/$name.err" >&2; fail "$name did not start"; }
+}
+
+proc_fd() { local v="FD_$1"; echo "${!v}"; }
+proc_close() { local fd; fd=$(proc_fd "$1"); eval "exec $fd>&-"; }
+
+# start_filler NAME ARGS...: a ksm-filler; sets FILLER_PID_<NAME> too.
+start_filler() {
+    local name=$1 v
+    shift
+    start_proc "$name" "$KSM_FILLER" "$@"
+    v="PID_$name"
+    printf -v "FILLER_PID_$name" '%s' "${!v}"
 }
 
 ksm_stat_field() {   # ksm_stat_field PID KEY -> value
