@@ -63,3 +63,25 @@ check "merge of a target that died while stopped ends as skipped/gone" \
 check "and ksmctl returned within the hold time (no hang)" test $((SECONDS - start)) -le 5
 wait "$PID_dying" 2>/dev/null
 check "the target really died of SIGKILL (exit 137)" test $? -eq 137
+
+# Without CAP_SYS_PTRACE: another user's process is refused with a message that says why; the
+# caller's own processes still work.
+command -v setpriv >/dev/null || fail "setpriv (util-linux) is required"
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
+as_nobody() { "${nobody[@]}" "$@"; }
+start_proc rootowned "$INJECT_TARGET" sleep 10 1
+chmod 755 "$T"
+as_nobody "$KSMCTL" merge --json "$PID_rootowned" >"$T/nobody.json" 2>"$T/nobody.err"
+check "as nobody, a root process: failed/no-permission" \
+    test "$(jq -r '.results[0] | .outcome + "/" + .reason' "$T/nobody.json")" = failed/no-permission
+check "as nobody: the message names CAP_SYS_PTRACE" grep -q 'CAP_SYS_PTRACE' "$T/nobody.json"
+as_nobody "$KSMCTL" status --json --sample-time=0 >"$T/nobody-status.json"
+check "as nobody: status says inject works for own processes only" \
+    jq -e '.merge_backends.inject.note | test("own processes only")' "$T/nobody-status.json" >/dev/null
+"${nobody[@]}" "$INJECT_TARGET" sleep 10 1 </dev/null >"$T/own.out" 2>&1 &   # $! must be the target itself
+own=$!
+on_exit "kill -KILL $own 2>/dev/null; wait $own 2>/dev/null"
+wait_for 10 grep -q '^ready' "$T/own.out" || fail "nobody's target did not start"
+as_nobody "$KSMCTL" merge --json "$own" >"$T/own.json" 2>"$T/own.err"
+check "as nobody, its own process: done" test "$(jq -r '.results[0].outcome' "$T/own.json")" = done
+check "and it is mergeable" test "$(ksm_stat_field "$own" ksm_merge_any)" = yes
