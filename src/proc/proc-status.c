@@ -108,6 +108,7 @@ int proc_status_read_at(int proc_fd, pid_t pid, pid_t tid, ProcStatus *ret) {
 
 int task_syscall_parse(const char *buf, TaskSyscall *ret) {
         char first[32];
+        unsigned fields = 0;
         size_t n;
         int64_t nr;
 
@@ -126,6 +127,15 @@ int task_syscall_parse(const char *buf, TaskSyscall *ret) {
                 return -EBADMSG;
         if (buf[n] != ' ')
                 return -EBADMSG;        /* a number must be followed by at least sp and pc */
+        /* the kernel prints sp and pc after -1, six arguments, sp and pc after a syscall number */
+        for (const char *p = buf + n; *p && *p != '\n'; fields++) {
+                p += strspn(p, " ");
+                if (!*p || *p == '\n')
+                        break;
+                p += strcspn(p, " \n");
+        }
+        if (fields < (nr < 0 ? 2u : 8u))
+                return -EBADMSG;
         *ret = (TaskSyscall) { .running = false, .nr = (long) nr };
         return 0;
 }
