@@ -39,8 +39,8 @@ int task_syscall_read_at(int proc_fd, pid_t pid, pid_t tid, TaskSyscall *ret);
 /*
  * 1 if syscall @nr (of this architecture) is never restarted after a signal or a ptrace stop, so
  * an interrupted thread sees EINTR once: epoll_wait, epoll_pwait, epoll_pwait2, io_getevents,
- * io_pgetevents, rt_sigtimedwait, semtimedop, select/pselect6 with a timeout… (signal(7),
- * "interrupted by a stop signal"); 0 otherwise.
+ * io_pgetevents, rt_sigtimedwait (sigtimedwait/sigwaitinfo), semop, semtimedop (signal(7),
+ * "Interruption of system calls and library functions by stop signals"); 0 otherwise.
  */
 bool syscall_never_restarted(long nr);
 /* Name of a syscall we care about ("epoll_wait"), or NULL. */

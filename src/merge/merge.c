@@ -103,7 +103,9 @@ int merge_result_set(MergeResult *res, MergeOutcome o, MergeReason reason, int e
         case MERGE_OUTCOME_SKIPPED:
                 return 1;
         default:
-                return error < 0 ? error : -EIO;
+                if (error >= 0)
+                        res->error = error = -EIO;      /* a failure always carries an errno */
+                return error;
         }
 }
 

@@ -184,12 +184,6 @@ static const struct {
 #ifdef __NR_semop
         { __NR_semop, "semop" },
 #endif
-#ifdef __NR_msgrcv
-        { __NR_msgrcv, "msgrcv" },
-#endif
-#ifdef __NR_msgsnd
-        { __NR_msgsnd, "msgsnd" },
-#endif
 };
 
 bool syscall_never_restarted(long nr) {

@@ -87,7 +87,8 @@ check "as nobody, its own process: done" test "$(jq -r '.results[0].outcome' "$T
 check "and it is mergeable" test "$(ksm_stat_field "$own" ksm_merge_any)" = yes
 
 # A signal that arrives while the target is stopped is delivered afterwards, exactly once.
-start_proc sig "$INJECT_TARGET" signal 3 1
+# (6 s run: the deliberate 1 s hold must not push the tick rate under the target's 70 % floor.)
+start_proc sig "$INJECT_TARGET" signal 6 1
 "$KSMCTL" merge --json --hold-stopped=1s "$PID_sig" >"$T/sig.json" 2>"$T/sig.err" &
 merger=$!
 sleep 0.4
@@ -95,5 +96,6 @@ kill -USR1 "$PID_sig"
 wait $merger
 check "merge with a signal arriving meanwhile: done" test "$(jq -r '.results[0].outcome' "$T/sig.json")" = done
 wait "$PID_sig"
-check "target finished cleanly: $(grep '^report' "$T/sig.out")" test $? -eq 0
+rc=$?
+check "target finished cleanly: $(grep '^report' "$T/sig.out")" test $rc -eq 0
 check "the signal sent during the stop was delivered exactly once" grep -q 'signals=1 ' "$T/sig.out"

@@ -149,7 +149,7 @@ static void test_merge_result_set_returns(void **state) {
                 { MERGE_OUTCOME_FAILED,  MERGE_REASON_NO_PERMISSION,   -EPERM,       -EPERM },
                 { MERGE_OUTCOME_FAILED,  MERGE_REASON_NO_BACKEND,      -EOPNOTSUPP,  -EOPNOTSUPP },
                 { MERGE_OUTCOME_FAILED,  MERGE_REASON_KERNEL_REFUSED,  -EINVAL,      -EINVAL },
-                /* FAILED without a negative errno: -EIO */
+                /* FAILED without a negative errno: -EIO, stored in res.error too */
                 { MERGE_OUTCOME_FAILED,  MERGE_REASON_VERIFY_FAILED,   0,            -EIO },
                 { MERGE_OUTCOME_FAILED,  MERGE_REASON_PTRACE_ERROR,    EPERM,        -EIO },
         };
@@ -165,7 +165,8 @@ static void test_merge_result_set_returns(void **state) {
                                                   "case %zu: %s", i, "detail"), table[i].ret);
                 assert_int_equal(res.outcome, table[i].outcome);
                 assert_int_equal(res.reason, table[i].reason);
-                assert_int_equal(res.error, table[i].error);
+                /* a failure always carries a negative errno (the one returned) */
+                assert_int_equal(res.error, table[i].outcome == MERGE_OUTCOME_FAILED ? table[i].ret : table[i].error);
                 snprintf(expected, sizeof(expected), "case %zu: detail", i);
                 assert_string_equal(res.detail, expected);
                 /* the rest of the result is not touched */
