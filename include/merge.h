@@ -63,6 +63,8 @@ typedef enum MergeReason {
         MERGE_REASON_NO_SYSCALL_INSN,   /* no syscall instruction found to borrow */
         MERGE_REASON_VERIFY_FAILED,     /* ksm_stat does not show the new state */
         MERGE_REASON_PTRACE_ERROR,      /* an unexpected ptrace failure (error has the errno) */
+        MERGE_REASON_CALL_TIMEOUT,      /* the injected call ran too long and was interrupted, nothing
+                                         * changed (unmerging very large sparse mappings, e.g. ASan) */
         _MERGE_REASON_MAX,
 } MergeReason;
 
@@ -72,10 +74,13 @@ typedef struct MergeOptions {
         MergeBackend backend;           /* AUTO picks the best available */
         bool allow_seccomp;             /* inject into seccomp-filtered processes too */
         usec_t stop_timeout_usec;       /* how long a thread may take to stop (default 100 ms) */
+        usec_t call_timeout_usec;       /* how long the injected prctl may run (default 10 s); then it
+                                         * is interrupted, which the kernel undoes cleanly */
         usec_t hold_stopped_usec;       /* test seam: keep the target stopped this long (0) */
 } MergeOptions;
 
 #define MERGE_STOP_TIMEOUT_DEFAULT (100 * USEC_PER_MSEC)
+#define MERGE_CALL_TIMEOUT_DEFAULT (10 * USEC_PER_SEC)
 
 typedef struct MergeResult {
         pid_t pid;

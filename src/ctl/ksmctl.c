@@ -39,6 +39,8 @@ static void help(void) {
                "     --backend=NAME       merge/unmerge: auto, inject or madvise (default auto)\n"
                "     --allow-seccomp      merge/unmerge: also touch seccomp-filtered processes\n"
                "     --stop-timeout=TIME  merge/unmerge: how long a thread may take to stop (100ms)\n"
+               "     --call-timeout=TIME  merge/unmerge: how long the injected prctl may run before it\n"
+               "                          is interrupted, changing nothing (10s)\n"
                "     --ksm-dir=DIR        KSM sysfs directory (default %s)\n"
                "     --proc-dir=DIR       procfs directory (default %s)\n"
                "\nSee ksmctl(8).\n", KSM_SYSFS_DIR_DEFAULT, PROC_DIR_DEFAULT);
@@ -63,7 +65,7 @@ int ksmctl_print_json(json_t *j) {
 
 enum {
         ARG_VERSION = 0x100, ARG_SAMPLE_TIME, ARG_KSM_DIR, ARG_PROC_DIR, ARG_BACKEND, ARG_ALLOW_SECCOMP,
-        ARG_STOP_TIMEOUT, ARG_HOLD_STOPPED,
+        ARG_STOP_TIMEOUT, ARG_CALL_TIMEOUT, ARG_HOLD_STOPPED,
 };
 
 static const struct option options[] = {
@@ -79,13 +81,14 @@ static const struct option options[] = {
         { "backend",       required_argument, NULL, ARG_BACKEND },
         { "allow-seccomp", no_argument,       NULL, ARG_ALLOW_SECCOMP },
         { "stop-timeout",  required_argument, NULL, ARG_STOP_TIMEOUT },
+        { "call-timeout",  required_argument, NULL, ARG_CALL_TIMEOUT },
         /* Testing aid, documented in ksmctl(8): keep each target stopped this long. */
         { "hold-stopped",  required_argument, NULL, ARG_HOLD_STOPPED },
         {}
 };
 
 typedef struct Seen {
-        bool sample, all, merge_opts, targets;
+        bool sample, all, merge_opts, targets, dirs;
 } Seen;
 
 static int add_pid_text(KsmctlArgs *a, const char *text) {
@@ -144,9 +147,11 @@ static int parse_options(int argc, char *argv[], bool posix, KsmctlArgs *a, Seen
                         break;
                 case ARG_KSM_DIR:
                         a->ksm_dir = optarg;
+                        seen->dirs = true;
                         break;
                 case ARG_PROC_DIR:
                         a->proc_dir = optarg;
+                        seen->dirs = true;
                         break;
                 case 'p':
                         if (add_pid_text(a, optarg) < 0)
@@ -183,6 +188,14 @@ static int parse_options(int argc, char *argv[], bool posix, KsmctlArgs *a, Seen
                         if (parse_duration_usec(optarg, &a->merge.stop_timeout_usec) < 0 ||
                             a->merge.stop_timeout_usec < USEC_PER_MSEC || a->merge.stop_timeout_usec > 10 * USEC_PER_SEC) {
                                 fprintf(stderr, "ksmctl: invalid --stop-timeout '%s', expected a duration from 1ms to 10s\n", optarg);
+                                return -EINVAL;
+                        }
+                        seen->merge_opts = true;
+                        break;
+                case ARG_CALL_TIMEOUT:
+                        if (parse_duration_usec(optarg, &a->merge.call_timeout_usec) < 0 ||
+                            a->merge.call_timeout_usec < USEC_PER_MSEC || a->merge.call_timeout_usec > 600 * USEC_PER_SEC) {
+                                fprintf(stderr, "ksmctl: invalid --call-timeout '%s', expected a duration from 1ms to 10min\n", optarg);
                                 return -EINVAL;
                         }
                         seen->merge_opts = true;
@@ -226,6 +239,11 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
         if (streq(verb, "exec")) {
                 char **cmd = argv + optind + 1;
 
+                if (seen.all || seen.sample || seen.targets || seen.merge_opts || seen.dirs || a->json) {
+                        fprintf(stderr, "ksmctl: exec takes no options; put the command's own options after it\n");
+                        return 2;
+                }
+
                 if (*cmd && streq(*cmd, "--"))
                         cmd++;
                 if (!*cmd) {
@@ -239,7 +257,7 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
         /* The rest: options may also follow the command; positional arguments are PIDs. */
         argc -= optind;
         argv += optind;
-        optind = 1;
+        optind = 0;     /* 0, not 1: makes glibc re-read the optstring (no "+": options may follow PIDs) */
         r = parse_options(argc, argv, false, a, &seen);
         if (r != 0)
                 return r < 0 ? 2 : EXIT_SUCCESS;
@@ -271,7 +289,7 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
                 return 2;
         }
         if ((seen.targets || seen.merge_opts) && !is_merge && !is_unmerge) {
-                fprintf(stderr, "ksmctl: --pid, --cgroup, --backend, --allow-seccomp, --stop-timeout and --hold-stopped "
+                fprintf(stderr, "ksmctl: --pid, --cgroup, --backend, --allow-seccomp, --stop-timeout, --call-timeout and --hold-stopped "
                         "apply to 'merge' and 'unmerge' only\n");
                 return 2;
         }
@@ -290,7 +308,8 @@ int main(int argc, char *argv[]) {
                 .sample_usec = 500 * USEC_PER_MSEC,
                 .ksm_dir = KSM_SYSFS_DIR_DEFAULT,
                 .proc_dir = PROC_DIR_DEFAULT,
-                .merge = { .backend = MERGE_BACKEND_AUTO, .stop_timeout_usec = MERGE_STOP_TIMEOUT_DEFAULT },
+                .merge = { .backend = MERGE_BACKEND_AUTO, .stop_timeout_usec = MERGE_STOP_TIMEOUT_DEFAULT,
+                           .call_timeout_usec = MERGE_CALL_TIMEOUT_DEFAULT },
         };
         int rc;
 

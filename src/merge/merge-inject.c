@@ -8,7 +8,9 @@
  *   read the result; restore regs and mask; detach, passing on any signal that arrived.
  *
  * Nothing is written to the target's memory or stack.  Every path after the stop restores what it
- * changed (one exit label).  Waits poll with a growing back-off up to a deadline, because a
+ * changed (one exit label).  Every wait is bounded, with one deliberate exception: once the thread
+ * runs our call, we may only leave after it has stopped again (it holds our registers); if even
+ * an interrupted call does not stop within a second we keep waiting rather than corrupt it.  Waits poll with a growing back-off up to a deadline, because a
  * library must not take over SIGCHLD.  Details and measurements: TESTING.md §4.
  */
 #include <errno.h>
@@ -127,6 +129,58 @@ static int find_syscall_insn(int proc_fd, pid_t pid, pid_t tid, uint64_t pc, uin
         return find_insn_in_vdso(proc_fd, pid, ret);
 }
 
+/* 1 if @tid has SIGTRAP pending (thread-private "SigPnd:" of /proc/PID/task/TID/status). */
+static int sigtrap_pending(int proc_fd, pid_t pid, pid_t tid) {
+        _cleanup_free_ char *buf = NULL;
+        unsigned long long mask;
+        char path[64], *p;
+        int r;
+
+        snprintf(path, sizeof(path), "%d/task/%d/status", (int) pid, (int) tid);
+        r = read_virtual_file_at(proc_fd, path, 64 * 1024, &buf, NULL);
+        if (r < 0)
+                return r;
+        p = strstr(buf, "\nSigPnd:");
+        if (!p || sscanf(p + 8, "%llx", &mask) != 1)
+                return -EBADMSG;
+        return !!(mask & (1ULL << (SIGTRAP - 1)));
+}
+
+/*
+ * After an interrupted single-step over a syscall, the kernel has already queued the single-step
+ * SIGTRAP (syscall exit work reports the step with force_sig_fault()), behind our interrupt stop.
+ * Detaching now would deliver it to an untraced process and kill it (we saw exit 133).  Let
+ * get_signal() dequeue it into a signal-delivery-stop, which we then suppress.  No user code runs
+ * in between: the thread is still inside get_signal().  Other signals met on the way are kept in
+ * *pending_sig for delivery at detach.
+ */
+static int drain_sigtrap(int proc_fd, pid_t pid, pid_t tid, int *pending_sig) {
+        for (int i = 0; i < 4; i++) {
+                int status, r;
+
+                r = sigtrap_pending(proc_fd, pid, tid);
+                if (r <= 0)
+                        return r;
+                if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+                        return -errno;
+                r = wait_tracee(tid, USEC_PER_SEC, &status);
+                if (r < 0)
+                        return r;
+                if (WIFEXITED(status) || WIFSIGNALED(status))
+                        return -ESRCH;
+                if ((status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP)
+                        return 0;       /* the step trap, consumed: we do not pass it on */
+                if ((status >> 16) == 0 && !*pending_sig)
+                        *pending_sig = WSTOPSIG(status);
+        }
+        return -EPROTO;
+}
+
+static bool is_restart_code(long rv) {
+        /* -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, (-515 unused), -ERESTART_RESTARTBLOCK */
+        return rv <= -512 && rv >= -516;
+}
+
 int inject_try_release(pid_t tid) {
         int status;
         pid_t r;
@@ -155,8 +209,8 @@ static int classify_seize_error(int err, pid_t pid, MergeResult *res) {
                         return merge_result_set(res, MERGE_OUTCOME_FAILED, MERGE_REASON_PTRACE_FORBIDDEN, -err,
                                                 "ptrace is disabled on this host (Yama ptrace_scope=3)");
                 return merge_result_set(res, MERGE_OUTCOME_FAILED, MERGE_REASON_NO_PERMISSION, -err,
-                                        "not allowed to ptrace PID %d: needs CAP_SYS_PTRACE (run as root) or the same user "
-                                        "(and Yama ptrace_scope <= 1), or it is being traced already", (int) pid);
+                                        "not allowed to ptrace PID %d: needs CAP_SYS_PTRACE (run as root), or the same "
+                                        "user with Yama ptrace_scope 0 (1 allows descendants only)", (int) pid);
         }
         return merge_result_set(res, MERGE_OUTCOME_FAILED, MERGE_REASON_PTRACE_ERROR, -err,
                                 "PTRACE_SEIZE failed: %s", strerror(err));
@@ -167,6 +221,7 @@ int inject_syscall(int proc_fd, const PidRef *ref, pid_t tid, long nr, const uin
         InjectRegs saved, call, after;
         uint64_t saved_mask = 0, all_blocked = UINT64_MAX, insn = 0;
         usec_t t_start, timeout = opts->stop_timeout_usec ?: MERGE_STOP_TIMEOUT_DEFAULT;
+        usec_t call_timeout = opts->call_timeout_usec ?: MERGE_CALL_TIMEOUT_DEFAULT;
         bool regs_saved = false, mask_saved = false;
         int status, pending_sig = 0, rv_ret = 0, r;
         size_t insn_len;
@@ -238,7 +293,9 @@ int inject_syscall(int proc_fd, const PidRef *ref, pid_t tid, long nr, const uin
 
         saved_nr = inject_arch_interrupted_syscall(&saved);
         saved_rax = inject_arch_return_value(&saved);
-        res->eintr = saved_nr >= 0 && syscall_never_restarted(saved_nr) && saved_rax == -EINTR;
+        /* The thread will see EINTR if the call it was in already returned -EINTR (rather than a
+         * restart code): epoll_wait & co, but also e.g. a socket call with SO_RCVTIMEO. */
+        res->eintr = saved_nr >= 0 && saved_rax == -EINTR;
 
         r = find_syscall_insn(proc_fd, ref->pid, tid, inject_arch_pc(&saved), &insn);
         if (r < 0) {
@@ -264,7 +321,41 @@ int inject_syscall(int proc_fd, const PidRef *ref, pid_t tid, long nr, const uin
                         r = -errno;
                         goto fail;
                 }
-                r = wait_tracee(tid, timeout, &status);
+                r = wait_tracee(tid, call_timeout, &status);
+                if (r == -ETIMEDOUT) {
+                        /* The call is still running in the kernel (prctl(…, 0) unmerges page by page
+                         * and takes minutes on terabytes of sparse mappings).  We must not leave it
+                         * with our registers, so interrupt it: unmerge_ksm_pages() checks
+                         * signal_pending() and fails with -ERESTARTSYS, ksm_disable_merge_any()
+                         * re-marks the VMAs and keeps the flag, and the thread stops for us with
+                         * its PC rewound onto the instruction.  Nothing changed. */
+                        (void) ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+                        r = wait_tracee(tid, USEC_PER_SEC, &status);
+                        if (r == -ETIMEDOUT)
+                                r = waitpid(tid, &status, __WALL) == tid ? 0 : -errno;  /* see below */
+                        if (r < 0)
+                                goto fail;
+                        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+                                r = -ESRCH;
+                                goto fail;
+                        }
+                        r = inject_arch_get_regs(tid, &after);
+                        if (r < 0)
+                                goto fail;
+                        r = drain_sigtrap(proc_fd, ref->pid, tid, &pending_sig);
+                        if (r < 0)
+                                goto fail;
+                        /* At this stop the PC is past the instruction either way; an aborted call
+                         * shows a restart code (the rewind would only happen on resume). */
+                        if (inject_arch_pc(&after) == insn + insn_len &&
+                            !is_restart_code(inject_arch_return_value(&after)))
+                                break;          /* it finished just as we gave up */
+                        rv_ret = merge_result_set(res, MERGE_OUTCOME_FAILED, MERGE_REASON_CALL_TIMEOUT, -ETIMEDOUT,
+                                                  "the injected prctl ran longer than %" PRIu64 " ms and was interrupted; "
+                                                  "nothing changed (unmerging walks every mapped page: very large sparse "
+                                                  "mappings take long)", call_timeout / USEC_PER_MSEC);
+                        goto restore;
+                }
                 if (r < 0)
                         goto fail;
                 if (WIFEXITED(status) || WIFSIGNALED(status)) {

@@ -66,6 +66,7 @@ static const char *const reason_names[_MERGE_REASON_MAX] = {
         [MERGE_REASON_NO_SYSCALL_INSN] = "no-syscall-instruction",
         [MERGE_REASON_VERIFY_FAILED] = "verify-failed",
         [MERGE_REASON_PTRACE_ERROR] = "ptrace-error",
+        [MERGE_REASON_CALL_TIMEOUT] = "call-timeout",
 };
 
 const char *merge_backend_to_string(MergeBackend b) {
@@ -281,6 +282,9 @@ static int check_target(MergeEngine *e, const PidRef *ref, bool enable, const Me
         if (st.state == 'T')
                 return merge_result_set(res, MERGE_OUTCOME_SKIPPED, MERGE_REASON_STOPPED, 0,
                                         "stopped (job control); it would not notice, but resuming it is not ours to do");
+        if (st.seccomp == 1)
+                return merge_result_set(res, MERGE_OUTCOME_SKIPPED, MERGE_REASON_SECCOMP, 0,
+                                        "in seccomp strict mode: any prctl would kill it (never allowed)");
         if (st.seccomp == 2 && !o->allow_seccomp)
                 return merge_result_set(res, MERGE_OUTCOME_SKIPPED, MERGE_REASON_SECCOMP, 0,
                                         "has a seccomp filter (a filter that kills on prctl would kill it); "

@@ -2,7 +2,10 @@
 /*
  * inject-target - a process for injection tests that checks its own behaviour.
  *
- *   inject-target MODE SECONDS [MIB]
+ *   inject-target MODE SECONDS [MIB [SPARSE_GIB]]
+ *
+ * SPARSE_GIB reserves that much more anonymous memory (MAP_NORESERVE, one page touched), like the
+ * shadow of an AddressSanitizer process: unmerging it page by page takes the kernel a long time.
  *
  * Fills MIB MiB (default 8) with duplicate pages (4 patterns) and checksums them, prints
  * "ready PID", runs MODE for SECONDS (or until "quit" on stdin where MODE reads it), checksums
@@ -233,6 +236,16 @@ int main(int argc, char *argv[]) {
         seconds = strtoul(argv[2], NULL, 10);
         if (argc > 3)
                 mib = strtoul(argv[3], NULL, 10);
+        if (argc > 4) {
+                size_t sparse = (size_t) strtoul(argv[4], NULL, 10) << 30;
+                char *p = mmap(NULL, sparse, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+                if (p == MAP_FAILED) {
+                        perror("inject-target: sparse mmap");
+                        return 1;
+                }
+                p[0] = 1;
+        }
         if (seconds == 0 || mib == 0 || mib > 1024) {
                 fprintf(stderr, "inject-target: bad SECONDS or MIB\n");
                 return 2;

@@ -29,6 +29,39 @@ expect 2 "unexpected argument 'extra'" "$KSMCTL" ps extra
 expect 1 "KSM is not available: '$T/none'" "$KSMCTL" status --ksm-dir="$T/none"
 expect 1 "cannot open '$T/none'" "$KSMCTL" ps --proc-dir="$T/none"
 
+expect 2 "merge needs --pid PID or --cgroup PATH" "$KSMCTL" merge
+expect 2 "invalid PID 'abc'" "$KSMCTL" merge abc
+expect 2 "invalid PID '0'" "$KSMCTL" merge --pid 0
+expect 2 "invalid --cgroup 'system.slice'" "$KSMCTL" merge --cgroup system.slice
+expect 2 "invalid --backend 'magic'" "$KSMCTL" merge --backend=magic 1
+expect 2 "invalid --stop-timeout '0'" "$KSMCTL" merge --stop-timeout=0 1
+expect 2 "invalid --call-timeout 'forever'" "$KSMCTL" unmerge --call-timeout=forever 1
+expect 2 "--pid, --cgroup, .* apply to 'merge' and 'unmerge' only" "$KSMCTL" status --pid 1
+expect 2 "exec needs a command to run" "$KSMCTL" exec
+expect 2 "exec needs a command to run" "$KSMCTL" exec --
+expect 2 "exec takes no options" "$KSMCTL" --json exec true
+expect 127 "cannot run 'no-such-program-ksmt': No such file or directory" "$KSMCTL" exec no-such-program-ksmt
+printf 'data\n' >"$T/noexec"
+chmod 644 "$T/noexec"
+expect 126 "cannot run '$T/noexec': Permission denied" "$KSMCTL" exec "$T/noexec"
+
+# Options may follow PIDs; exec passes the program's own options through untouched.
+sleep 30 &
+sleeper=$!
+on_exit "kill $sleeper 2>/dev/null; wait $sleeper 2>/dev/null"
+if [ "$(id -u)" -eq 0 ] && [ -r /proc/self/ksm_stat ]; then
+    "$KSMCTL" merge "$sleeper" --json >"$T/m.json" 2>"$T/m.err"
+    check "merge PID --json: options after a PID are options (JSON output)" jq -e '.summary.done == 1' "$T/m.json" >/dev/null
+    "$KSMCTL" unmerge -j "$sleeper" >/dev/null || fail "unmerge failed"
+fi
+"$KSMCTL" exec grep -c 'ksm_merge_any: yes' /proc/self/ksm_stat >"$T/exec.out" 2>"$T/exec.err"
+check "exec: the program's own options pass through and it runs with merge_any yes" test "$(cat "$T/exec.out")" = 1
+"$KSMCTL" exec -- sh -c 'sh -c "grep -c \"ksm_merge_any: yes\" /proc/self/ksm_stat"' >"$T/exec2.out"
+check "exec: grandchildren inherit merging (fork + execve)" test "$(cat "$T/exec2.out")" = 1
+sh -c 'exit 7'
+"$KSMCTL" exec sh -c 'exit 7'
+check "exec: the program's exit status is ksmctl's" test $? -eq 7
+
 "$KSMCTL" --help >"$T/help" || fail "ksmctl --help failed"
 check "ksmctl --help lists status and ps" grep -q 'status' "$T/help"
 check "ksmctl --version prints the version" sh -c "'$KSMCTL' --version | grep -Eq '^ksmctl [0-9]'"

@@ -99,3 +99,22 @@ wait "$PID_sig"
 rc=$?
 check "target finished cleanly: $(grep '^report' "$T/sig.out")" test $rc -eq 0
 check "the signal sent during the stop was delivered exactly once" grep -q 'signals=1 ' "$T/sig.out"
+
+# An injected call that runs too long is interrupted, changing nothing, and the target lives on.
+# prctl(…, 0) unmerges page by page over every mergeable mapping, so 512 GiB of sparse reserved
+# memory (like an ASan shadow) takes the kernel far longer than the 300 ms allowed here.
+start_proc sparse "$INJECT_TARGET" sleep 6 1 512
+"$KSMCTL" merge --json "$PID_sparse" >"$T/sp1.json"
+check "sparse target: merge done (enabling only sets flags, fast)" test "$(jq -r '.results[0].outcome' "$T/sp1.json")" = done
+start=$SECONDS
+"$KSMCTL" unmerge --json --call-timeout=300ms "$PID_sparse" >"$T/sp2.json"
+rc=$?
+check "sparse target: unmerge ends as failed/call-timeout" \
+    test "$(jq -r '.results[0] | .outcome + "/" + .reason' "$T/sp2.json")" = failed/call-timeout
+check "and ksmctl exits 1" test $rc -eq 1
+check "and it returned promptly" test $((SECONDS - start)) -le 3
+check "nothing changed: still merge_any yes" test "$(ksm_stat_field "$PID_sparse" ksm_merge_any)" = yes
+check "nothing changed: VMAs still mergeable" test "$(ksm_stat_field "$PID_sparse" ksm_mergeable)" = yes
+wait "$PID_sparse"
+rc=$?
+check "the target lived on without anomalies (no stray SIGTRAP): $(grep '^report' "$T/sparse.out")" test $rc -eq 0

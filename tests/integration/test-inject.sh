@@ -58,7 +58,8 @@ ksm_set run 0
 check "a second merge says already enabled for each" test "$(grep -c 'already enabled' "$T/again.txt")" -eq ${#pids[@]}
 
 "$KSMCTL" unmerge --json "${pids[@]}" >"$T/unmerge.json" 2>"$T/unmerge.err"
-check "ksmctl unmerge exits 0" test $? -eq 0
+rc=$?
+check "ksmctl unmerge exits 0 ($(jq -c "[.results[] | select(.outcome != \"done\") | {pid, outcome, reason, detail}]" "$T/unmerge.json" 2>&1) $(cat "$T/unmerge.err"))" test $rc -eq 0
 for m in "${modes[@]}"; do
     v="PID_$m"
     pid=${!v}
