@@ -118,6 +118,7 @@ static void test_merge_reason_to_string(void **state) {
                 [MERGE_REASON_NO_SYSCALL_INSN] = "no-syscall-instruction",
                 [MERGE_REASON_VERIFY_FAILED] = "verify-failed",
                 [MERGE_REASON_PTRACE_ERROR] = "ptrace-error",
+                [MERGE_REASON_CALL_TIMEOUT] = "call-timeout",
         };
         const char *names[_MERGE_REASON_MAX];
 
