@@ -38,8 +38,10 @@ skip() { printf 'SKIP: %s\n' "$*" >&2; exit 77; }
 [ -r /proc/self/ksm_stat ] || skip "kernel has no /proc/PID/ksm_stat (< 6.1)"
 
 # KSM knobs are global: wait for anything else that holds this lock (tests can take it too).
-KSM_LOCK=${KSM_LOCK:-/run/lock/ksmtuned-ng-ksm.lock}
-exec {lock_fd}>"$KSM_LOCK" || exit 1
+# The lock is the KSM sysfs directory itself (flock works on a directory fd): nothing to create,
+# nothing left behind, and every user of the knobs agrees on it without configuration.
+KSM_LOCK=${KSM_LOCK:-/sys/kernel/mm/ksm}
+exec {lock_fd}<"$KSM_LOCK" || exit 1
 if ! flock -w 600 "$lock_fd"; then
     printf 'FAIL: could not take %s within 600 s\n' "$KSM_LOCK" >&2
     exit 1

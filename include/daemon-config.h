@@ -8,6 +8,8 @@
  */
 #pragma once
 
+#include <stdint.h>
+
 #include "json-util.h"
 #include "time-util.h"
 
@@ -17,9 +19,26 @@
 #define SAMPLE_INTERVAL_MIN (100 * USEC_PER_MSEC)
 #define SAMPLE_INTERVAL_MAX USEC_PER_HOUR
 
+#define RESCAN_INTERVAL_DEFAULT (2 * USEC_PER_SEC)
+#define CONTROL_SOCKET_DEFAULT "/run/ksmtuned-ng/io.ksmtuned.Manager"
+#define MAX_TRACKED_DEFAULT 65536
+#define MERGE_ATTEMPTS_DEFAULT 5
+
+typedef enum DaemonMergeBackend {
+        DAEMON_BACKEND_AUTO,            /* "auto": the best available (inject, then madvise) */
+        DAEMON_BACKEND_INJECT,          /* "inject" only */
+        DAEMON_BACKEND_MADVISE,         /* "madvise" only */
+        DAEMON_BACKEND_NONE,            /* "none": never touch running processes (observe only) */
+} DaemonMergeBackend;
+
 typedef struct DaemonConfig {
         usec_t sample_interval_usec;    /* "sample_interval": how often KSM counters are sampled and logged */
         int log_level;                  /* "log_level": LOG_ERR … LOG_DEBUG */
+        usec_t rescan_interval_usec;    /* "rescan_interval": safety-net walk of the cgroup tree */
+        int merge_backend;              /* "merge_backend": DaemonMergeBackend; a policy may narrow it */
+        char *control_socket;           /* "control_socket": AF_UNIX path, or "" for none */
+        uint64_t max_tracked;           /* "max_tracked": processes held by pidfd at most */
+        uint64_t merge_attempts;        /* "merge_attempts": tries per process before giving up */
 } DaemonConfig;
 
 void daemon_config_init(DaemonConfig *c);

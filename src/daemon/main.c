@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "capability-util.h"
 #include "daemon-config.h"
@@ -136,6 +137,9 @@ int main(int argc, char *argv[]) {
 
         if (arg_check_config)
                 return check_config(arg_config ?: DAEMON_CONFIG_PATH_DEFAULT, !arg_config);
+
+        /* Short polling sleeps while a target is stopped must not be stretched by timer slack. */
+        (void) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 
         log_set_ident("ksmtuned-ng");
         log_set_target(arg_log_target);

@@ -73,6 +73,10 @@ require_ksm() { [ -w "$KSM_DIR/run" ] || skip "needs a writable $KSM_DIR (CONFIG
 # with everything else already in its old state).
 ksm_save_knobs() {
     local f v
+    # KSM knobs are global: hold the lock every user of them here agrees on (tests, benchmarks),
+    # the KSM sysfs directory itself, until this test exits.
+    exec {_ksm_lock_fd}<"$KSM_DIR"
+    flock -w 600 "$_ksm_lock_fd" || fail "could not lock $KSM_DIR (another test or benchmark holds it)"
     _saved_counters=$(_ksm_counters)
     for f in pages_to_scan sleep_millisecs use_zero_pages smart_scan max_page_sharing \
              stable_node_chains_prune_millisecs advisor_mode advisor_max_cpu \
