@@ -27,6 +27,13 @@ int parse_fixed2(const char *s, uint64_t *ret);
  */
 int parse_duration_usec(const char *s, usec_t *ret);
 
+/*
+ * Parses a size in bytes: decimal digits with an optional suffix K, M, G or T (powers of 1024,
+ * upper case), "64M" = 67108864; no sign, fraction, space or "B".  -EINVAL on syntax, -ERANGE on
+ * overflow of uint64_t.
+ */
+int parse_size(const char *s, uint64_t *ret);
+
 /* Formats bytes as "1.5 GiB" / "812.0 KiB" / "12 B" (binary units, one decimal). Handles negatives. */
 const char *format_bytes(char *buf, size_t size, int64_t bytes);
 #define FORMAT_BYTES_MAX 24

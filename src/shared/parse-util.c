@@ -179,6 +179,46 @@ int parse_duration_usec(const char *s, usec_t *ret) {
         return 0;
 }
 
+int parse_size(const char *s, uint64_t *ret) {
+        static const struct {
+                char suffix;
+                unsigned shift;
+        } units[] = {
+                { 'K', 10 },
+                { 'M', 20 },
+                { 'G', 30 },
+                { 'T', 40 },
+        };
+        uint64_t v = 0;
+        unsigned shift = 0;
+        const char *p = s;
+
+        if (isempty(s) || !isdigit((unsigned char) *p))
+                return -EINVAL;
+        for (; isdigit((unsigned char) *p); p++) {
+                uint64_t d = (uint64_t) (*p - '0');
+
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        if (*p != 0) {
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(units); i++)
+                        if (*p == units[i].suffix)
+                                break;
+                if (i >= ELEMENTSOF(units) || p[1] != 0)
+                        return -EINVAL;
+                shift = units[i].shift;
+        }
+        if (v > (UINT64_MAX >> shift))
+                return -ERANGE;
+        if (ret)
+                *ret = v << shift;
+        return 0;
+}
+
 const char *format_bytes(char *buf, size_t size, int64_t bytes) {
         static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
         uint64_t v = bytes < 0 ? (uint64_t) -(bytes + 1) + 1 : (uint64_t) bytes;
