@@ -31,6 +31,8 @@ const char *json_error_format(const JsonError *e, char *buf, size_t size);
 
 typedef struct JsonField JsonField;
 typedef int (*JsonDispatchFn)(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err);
+/* Checks one string (json_dispatch_strv); on failure returns < 0 and says what was expected in @reason. */
+typedef int (*JsonValidateFn)(const char *s, char *reason, size_t size);
 
 enum {
         JSON_FIELD_MANDATORY = 1U << 0,
@@ -43,6 +45,7 @@ struct JsonField {
         unsigned flags;
         int64_t min, max;               /* bounds for numbers and durations (inclusive); 0,0 = none */
         const char *const *choices;     /* NULL-terminated, for json_dispatch_enum: index stored as int */
+        JsonValidateFn validate;        /* optional, for json_dispatch_strv: checks each entry */
 };
 
 /*
@@ -57,6 +60,26 @@ int json_dispatch_uint64(const JsonField *f, const char *path, json_t *v, void *
 int json_dispatch_bool(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err);     /* bool */
 int json_dispatch_enum(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err);     /* int */
 int json_dispatch_string(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err);   /* char* (owned) */
+/*
+ * More dispatchers, and what their bounds mean:
+ *   json_dispatch_string  with bounds: length in characters (UTF-8 code points), inclusive
+ *   json_dispatch_int     an integer, negative ones too; bounds default to INT_MIN..INT_MAX
+ *   json_dispatch_size    "64M" (parse_size(): K, M, G, T are powers of 1024) or an integer of bytes
+ *   json_dispatch_strv    an array of non-empty strings, stored NULL-terminated (char **, owned,
+ *                         freed with json_strv_free()); bounds: number of entries; .validate is
+ *                         called for every entry and its reason becomes the error of "path[i]"
+ */
+int json_dispatch_int(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err);      /* int */
+int json_dispatch_size(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err);     /* uint64_t */
+int json_dispatch_strv(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err);     /* char** (owned) */
+
+/* Frees a NULL-terminated string array; returns NULL. */
+char **json_strv_free(char **l);
+
+/* For dispatchers written elsewhere: fills @err's path and message (not its file), returns -EINVAL. */
+int json_error_set(JsonError *err, const char *path, const char *format, ...) __attribute__((format(printf, 3, 4)));
+/* "an object", "a string", "an integer", "null" …, for messages like "expected …, got %s". */
+const char *json_type_name(json_t *v);
 
 /*
  * Loads @filename strictly (JSON_REJECT_DUPLICATES, one top-level object, nothing after it).
@@ -65,3 +88,5 @@ int json_dispatch_string(const JsonField *f, const char *path, json_t *v, void *
 int json_load_file_strict(const char *filename, json_t **ret, JsonError *err);
 /* Same for a buffer; @name is used in errors. */
 int json_load_string_strict(const char *text, const char *name, json_t **ret, JsonError *err);
+/* Same for @size bytes at @buf, which need not be NUL-terminated (a NUL byte inside is an error). */
+int json_load_buffer_strict(const void *buf, size_t size, const char *name, json_t **ret, JsonError *err);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,6 +59,23 @@ static const char *type_name(json_t *v) {
         case JSON_NULL:    return "null";
         default:           return "an unknown type";
         }
+}
+
+int json_error_set(JsonError *err, const char *path, const char *format, ...) {
+        va_list ap;
+
+        if (!err)
+                return -EINVAL;
+        err->line = err->column = 0;
+        snprintf(err->path, sizeof(err->path), "%s", path ?: "");
+        va_start(ap, format);
+        vsnprintf(err->message, sizeof(err->message), format, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+const char *json_type_name(json_t *v) {
+        return type_name(v);
 }
 
 int json_dispatch(json_t *obj, const char *path, const JsonField *table, void *base, JsonError *err) {
@@ -159,16 +177,164 @@ int json_dispatch_enum(const JsonField *f, const char *path, json_t *v, void *ds
         return fail(err, path, "expected one of %s, got \"%s\"", known, json_string_value(v));
 }
 
+/* Characters (UTF-8 code points) of a string jansson has already checked to be valid UTF-8. */
+static size_t utf8_length(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++)
+                if (((unsigned char) *s & 0xc0) != 0x80)
+                        n++;
+        return n;
+}
+
 int json_dispatch_string(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
         char *s;
 
         if (!json_is_string(v))
                 return fail(err, path, "expected a string, got %s", type_name(v));
+        if (has_bounds(f)) {
+                size_t n = utf8_length(json_string_value(v));
+
+                if ((int64_t) n < f->min || (int64_t) n > f->max) {
+                        if (f->min <= 0)
+                                return fail(err, path, "expected at most %" PRIi64 " characters, got %zu",
+                                            f->max, n);
+                        return fail(err, path, "expected %" PRIi64 " to %" PRIi64 " characters, got %zu",
+                                    f->min, f->max, n);
+                }
+        }
         s = strdup(json_string_value(v));
         if (!s)
                 return fail(err, path, "out of memory");
         free(*(char **) dst);
         *(char **) dst = s;
+        return 0;
+}
+
+int json_dispatch_int(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        int64_t min = has_bounds(f) ? MAX(f->min, (int64_t) INT_MIN) : INT_MIN;
+        int64_t max = has_bounds(f) ? MIN(f->max, (int64_t) INT_MAX) : INT_MAX;
+        json_int_t i;
+
+        if (!json_is_integer(v))
+                return fail(err, path, "expected an integer from %" PRIi64 " to %" PRIi64 ", got %s",
+                            min, max, type_name(v));
+        i = json_integer_value(v);
+        if (i < min || i > max)
+                return fail(err, path, "expected an integer from %" PRIi64 " to %" PRIi64 ", got %" JSON_INTEGER_FORMAT,
+                            min, max, i);
+        *(int *) dst = (int) i;
+        return 0;
+}
+
+/* "1024T", "64M", "1536K", "100": the largest unit that divides exactly, as parse_size() reads it. */
+static const char *format_size_exact(char *buf, size_t size, uint64_t v) {
+        static const char suffixes[] = "KMGT";
+        int i = -1;
+
+        while (i < 3 && v != 0 && v % 1024 == 0) {
+                v /= 1024;
+                i++;
+        }
+        if (i < 0)
+                snprintf(buf, size, "%" PRIu64, v);
+        else
+                snprintf(buf, size, "%" PRIu64 "%c", v, suffixes[i]);
+        return buf;
+}
+
+int json_dispatch_size(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        char a[32], b[32], shown[64];
+        uint64_t u;
+
+        if (json_is_integer(v)) {
+                if (json_integer_value(v) < 0)
+                        return fail(err, path, "expected a non-negative size, got %" JSON_INTEGER_FORMAT,
+                                    json_integer_value(v));
+                u = (uint64_t) json_integer_value(v);
+                snprintf(shown, sizeof(shown), "%" PRIu64, u);
+        } else if (json_is_string(v)) {
+                int r = parse_size(json_string_value(v), &u);
+
+                if (r == -ERANGE && !has_bounds(f))
+                        return fail(err, path, "size \"%s\" too large, expected less than 2^64 bytes",
+                                    json_string_value(v));
+                if (r == -ERANGE)
+                        u = UINT64_MAX;         /* above any bound: reported below */
+                else if (r < 0)
+                        return fail(err, path, "expected a size such as \"64M\" (K, M, G, T: powers of 1024) "
+                                    "or an integer number of bytes, got \"%s\"", json_string_value(v));
+                snprintf(shown, sizeof(shown), "\"%.40s\"", json_string_value(v));
+        } else
+                return fail(err, path, "expected a size such as \"64M\" (K, M, G, T: powers of 1024) "
+                            "or an integer number of bytes, got %s", type_name(v));
+
+        if (has_bounds(f) && (u < (uint64_t) f->min || u > (uint64_t) f->max)) {
+                if (f->min == 0)
+                        return fail(err, path, "size %s out of range, expected at most %s", shown,
+                                    format_size_exact(b, sizeof(b), (uint64_t) f->max));
+                return fail(err, path, "size %s out of range, expected %s to %s", shown,
+                            format_size_exact(a, sizeof(a), (uint64_t) f->min),
+                            format_size_exact(b, sizeof(b), (uint64_t) f->max));
+        }
+        *(uint64_t *) dst = u;
+        return 0;
+}
+
+char **json_strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+int json_dispatch_strv(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        char **l = NULL;
+        size_t n, i;
+        json_t *e;
+
+        if (!json_is_array(v))
+                return fail(err, path, "expected an array of strings, got %s", type_name(v));
+        n = json_array_size(v);
+        if (has_bounds(f) && (int64_t) n < f->min) {
+                if (f->min == 1)
+                        return fail(err, path, "expected a non-empty array of strings, got an empty array");
+                return fail(err, path, "expected at least %" PRIi64 " entries, got %zu", f->min, n);
+        }
+        if (has_bounds(f) && (int64_t) n > f->max)
+                return fail(err, path, "expected at most %" PRIi64 " entries, got %zu", f->max, n);
+
+        l = new0(char *, n + 1);
+        if (!l)
+                return fail(err, path, "out of memory");
+
+        json_array_foreach(v, i, e) {
+                char sub[256], reason[384];
+
+                snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+                if (!json_is_string(e)) {
+                        json_strv_free(l);
+                        return fail(err, sub, "expected a string, got %s", type_name(e));
+                }
+                if (isempty(json_string_value(e))) {
+                        json_strv_free(l);
+                        return fail(err, sub, "expected a non-empty string");
+                }
+                if (f->validate && f->validate(json_string_value(e), reason, sizeof(reason)) < 0) {
+                        json_strv_free(l);
+                        return fail(err, sub, "%s", reason);
+                }
+                l[i] = strdup(json_string_value(e));
+                if (!l[i]) {
+                        json_strv_free(l);
+                        return fail(err, sub, "out of memory");
+                }
+        }
+
+        json_strv_free(*(char ***) dst);
+        *(char ***) dst = l;
         return 0;
 }
 
@@ -201,6 +367,14 @@ int json_load_string_strict(const char *text, const char *name, json_t **ret, Js
         json_t *j;
 
         j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+        return loaded(j, &jerr, name, ret, err);
+}
+
+int json_load_buffer_strict(const void *buf, size_t size, const char *name, json_t **ret, JsonError *err) {
+        json_error_t jerr = {};
+        json_t *j;
+
+        j = json_loadb(buf, size, JSON_REJECT_DUPLICATES, &jerr);
         return loaded(j, &jerr, name, ret, err);
 }
 
