@@ -633,6 +633,8 @@ static int grow(void **array, size_t n, size_t size) {
 static int collect_dir(const char *dir, size_t index, Candidate **candidates, size_t *n) {
         _cleanup_(closedirp) DIR *d = NULL;
 
+        assert(dir);
+
         d = opendir(dir);
         if (!d)
                 return errno == ENOENT ? 0 : -errno;
