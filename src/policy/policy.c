@@ -253,6 +253,7 @@ static int validate_comm_glob(const char *s, char *reason, size_t size) {
 
 /* Parsing */
 
+/* @dst is &Policy.uids; the count goes to n_uids next to it, so this dispatcher is Policy's own. */
 static int dispatch_uids(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
         Policy *p = (Policy *) ((uint8_t *) dst - offsetof(Policy, uids));
         uid_t *uids;
