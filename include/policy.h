@@ -11,7 +11,7 @@
  * Schema (ksmtuned-ng.policy(5)); every key but "cgroups" is optional:
  *   {
  *     "description": "Virtual machines",            string
- *     "cgroups": ["/machine.slice/*.scope"],         non-empty array of absolute cgroup v2 path
+ *     "cgroups": ["/machine.slice/qemu-*.scope"],       non-empty array of absolute cgroup v2 path
  *                                                    globs (fnmatch, '*' does not cross '/')
  *     "descendants": true,                           also match every cgroup below a match (false)
  *     "processes": {                                 all present selectors must match (AND);

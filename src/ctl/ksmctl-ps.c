@@ -61,6 +61,7 @@ int ksmctl_ps(const KsmctlArgs *a) {
         PsEntry *shown = NULL, *unreadable = NULL;
         size_t n_shown = 0, n_unreadable = 0, n_hidden = 0, cap_shown = 0, cap_unreadable = 0;
         uint64_t page_size = (uint64_t) sysconf(_SC_PAGESIZE);
+        json_t *daemon_params = NULL, *daemon_procs = NULL;
         struct dirent *de;
         DIR *d;
         int r = 0;
@@ -144,6 +145,24 @@ int ksmctl_ps(const KsmctlArgs *a) {
         }
         r = 0;
 
+        /* What the daemon knows (policy, state…), when it runs: keyed by PID. */
+        {
+                _cleanup_free_ char *err = NULL;
+
+                if (ksmctl_call(a->socket_path, "io.ksmtuned.Manager.ListProcesses", &daemon_params, &err) >= 0) {
+                        json_t *v;
+                        size_t i;
+
+                        daemon_procs = json_object();
+                        json_array_foreach(json_object_get(daemon_params, "processes"), i, v) {
+                                char k[16];
+
+                                snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(v, "pid")));
+                                json_object_set(daemon_procs, k, v);
+                        }
+                }
+        }
+
         cmp_page_size = page_size;
         if (n_shown > 0)
                 qsort(shown, n_shown, sizeof(PsEntry), cmp_entries);
@@ -166,6 +185,14 @@ int ksmctl_ps(const KsmctlArgs *a) {
                         json_object_set_new(o, "pid", json_integer(shown[i].pid));
                         json_object_set_new(o, "comm", json_string(shown[i].comm));
                         json_object_set_new(o, "cgroup", shown[i].cgroup ? json_string(shown[i].cgroup) : json_null());
+                        if (daemon_procs) {
+                                char k[16];
+                                json_t *dp;
+
+                                snprintf(k, sizeof(k), "%d", (int) shown[i].pid);
+                                dp = json_object_get(daemon_procs, k);
+                                json_object_set_new(o, "daemon", dp ? json_incref(dp) : json_null());
+                        }
                         json_array_append_new(procs, o);
                 }
                 for (size_t i = 0; i < n_unreadable; i++)
@@ -176,10 +203,12 @@ int ksmctl_ps(const KsmctlArgs *a) {
                 json_object_set_new(root, "processes", procs);
                 json_object_set_new(root, "hidden_without_ksm_state", json_integer((json_int_t) n_hidden));
                 json_object_set_new(root, "unreadable", unr);
+                json_object_set_new(root, "daemon_reachable", json_boolean(daemon_procs != NULL));
                 r = ksmctl_print_json(root);
         } else {
-                printf("%7s %-16s %-9s %-9s %10s %8s %11s %s\n",
-                       "PID", "COMM", "MERGE_ANY", "MERGEABLE", "MERGING", "ZERO", "PROFIT", "CGROUP");
+                printf("%7s %-16s %-9s %-9s %10s %8s %11s %-24s %s\n",
+                       "PID", "COMM", "MERGE_ANY", "MERGEABLE", "MERGING", "ZERO", "PROFIT",
+                       daemon_procs ? "POLICY/STATE" : "", "CGROUP");
                 for (size_t i = 0; i < n_shown; i++) {
                         const PsEntry *e = &shown[i];
                         char profit[FORMAT_BYTES_MAX];
@@ -188,11 +217,21 @@ int ksmctl_ps(const KsmctlArgs *a) {
                                 format_bytes(profit, sizeof(profit), e->st.process_profit);
                         else
                                 snprintf(profit, sizeof(profit), "-");
-                        printf("%7d %-16.16s %-9s %-9s %10" PRIu64 " %8" PRIu64 " %11s %s\n",
+                        char k[16], ps[64] = "";
+                        json_t *dp;
+
+                        snprintf(k, sizeof(k), "%d", (int) e->pid);
+                        dp = daemon_procs ? json_object_get(daemon_procs, k) : NULL;
+                        if (dp)
+                                snprintf(ps, sizeof(ps), "%s/%s", json_string_value(json_object_get(dp, "policy")) ?: "-",
+                                         json_string_value(json_object_get(dp, "state")));
+                        else if (daemon_procs)
+                                snprintf(ps, sizeof(ps), "-");
+                        printf("%7d %-16.16s %-9s %-9s %10" PRIu64 " %8" PRIu64 " %11s %-24s %s\n",
                                (int) e->pid, e->comm,
                                yes_no_na(&e->st, KSM_STAT_MERGE_ANY, e->st.merge_any),
                                yes_no_na(&e->st, KSM_STAT_MERGEABLE, e->st.mergeable),
-                               e->st.merging_pages, e->st.zero_pages, profit, strna(e->cgroup));
+                               e->st.merging_pages, e->st.zero_pages, profit, ps, strna(e->cgroup));
                 }
                 if (n_shown == 0)
                         printf("(no process has KSM state%s)\n", a->all ? "" : "; --all lists every process");
@@ -211,6 +250,8 @@ int ksmctl_ps(const KsmctlArgs *a) {
         }
 
 finish:
+        json_decref(daemon_params);
+        json_decref(daemon_procs);
         closedir(d);
         for (size_t i = 0; i < n_shown; i++)
                 free(shown[i].cgroup);

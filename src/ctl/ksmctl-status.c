@@ -134,6 +134,45 @@ static void print_text(const KsmSnapshot *s, const KsmReport *rep, int cpu_error
         }
 }
 
+static void print_daemon(json_t *d, int err, const char *error_name, const char *socket_path) {
+        const char *key;
+        json_t *v, *pol = json_object_get(d, "policies"), *lr = json_object_get(d, "last_reload");
+        size_t i;
+
+        printf("\nDaemon:\n");
+        if (!d) {
+                if (err == -EREMOTEIO)
+                        printf("  error from the daemon: %s\n", error_name);
+                else
+                        printf("  not reachable at '%s': %s\n", socket_path, strerror(-err));
+                return;
+        }
+        printf("  %-20s %" JSON_INTEGER_FORMAT " (version %s), merge backend %s\n", "pid",
+               json_integer_value(json_object_get(d, "pid")), json_string_value(json_object_get(d, "version")),
+               json_string_value(json_object_get(d, "merge_backend")));
+        printf("  %-20s %zu\n", "policies", json_array_size(pol));
+        json_array_foreach(pol, i, v)
+                printf("    %-18s %s, priority %" JSON_INTEGER_FORMAT ", from %s\n",
+                       json_string_value(json_object_get(v, "name")), json_string_value(json_object_get(v, "action")),
+                       json_integer_value(json_object_get(v, "priority")), json_string_value(json_object_get(v, "path")));
+        json_array_foreach(json_object_get(d, "skipped_policy_files"), i, v)
+                printf("    skipped: %s\n", json_string_value(v));
+        if (json_is_true(json_object_get(lr, "ok")))
+                printf("  %-20s ok\n", "last reload");
+        else {
+                printf("  %-20s refused, the previous configuration stays in force\n", "last reload");
+                if (json_is_string(json_object_get(lr, "config_error")))
+                        printf("    config: %s\n", json_string_value(json_object_get(lr, "config_error")));
+                if (json_is_string(json_object_get(lr, "policy_error")))
+                        printf("    policies: %s\n", json_string_value(json_object_get(lr, "policy_error")));
+        }
+        printf("  %-20s %" JSON_INTEGER_FORMAT " tracked:", "processes", json_integer_value(json_object_get(d, "tracked")));
+        json_object_foreach(json_object_get(d, "processes"), key, v)
+                if (json_integer_value(v) > 0)
+                        printf(" %" JSON_INTEGER_FORMAT " %s", json_integer_value(v), key);
+        printf("\n");
+}
+
 static json_t *probe_to_json(const MergeProbe *p) {
         json_t *o = json_object();
 
@@ -151,7 +190,10 @@ static json_t *probe_to_json(const MergeProbe *p) {
 int ksmctl_status(const KsmctlArgs *a) {
         _cleanup_(ksm_sysfs_freep) KsmSysfs *k = NULL;
         _cleanup_(merge_engine_freep) MergeEngine *engine = NULL;
+        _cleanup_free_ char *daemon_error = NULL;
         const MergeProbe *probe = NULL;
+        json_t *daemon = NULL;
+        int daemon_r;
         KsmSnapshot s;
         KsmReport rep;
         int r, cpu_r;
@@ -178,19 +220,29 @@ int ksmctl_status(const KsmctlArgs *a) {
         rep.ksmd_cpu_pmy = cpu.ksmd_cpu_pmy;
         rep.cpu_sample_usec = cpu.cpu_sample_usec;
 
+        daemon_r = ksmctl_call(a->socket_path, "io.ksmtuned.Manager.GetStatus", &daemon, &daemon_error);
+
         if (a->json) {
                 json_t *j = ksm_report_to_json(&s, &rep);
 
-                if (j)
+                if (j) {
                         json_object_set_new(j, "merge_backends", probe ? probe_to_json(probe) : json_null());
+                        json_object_set_new(j, "daemon", daemon ? json_incref(daemon) : json_null());
+                        if (!daemon)
+                                json_object_set_new(j, "daemon_error",
+                                                    json_string(daemon_r == -EREMOTEIO ? daemon_error : strerror(-daemon_r)));
+                }
                 if (j && !rep.have_cpu)
                         json_object_set_new(json_object_get(j, "derived"), "ksmd_cpu_error",
                                             json_string(cpu_r == -ECANCELED ? "not measured" : strerror(-cpu_r)));
                 r = ksmctl_print_json(j);
                 if (r < 0)
                         fprintf(stderr, "ksmctl: failed to print JSON: %s\n", strerror(-r));
+                json_decref(daemon);
                 return r;
         }
         print_text(&s, &rep, cpu_r, probe);
+        print_daemon(daemon, daemon_r, daemon_error, a->socket_path);
+        json_decref(daemon);
         return 0;
 }

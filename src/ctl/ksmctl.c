@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "daemon-config.h"
 #include "ksmctl.h"
 #include "macro.h"
 #include "missing.h"
@@ -27,7 +28,8 @@ static void help(void) {
                "  ps                      Processes with KSM state, largest profit first\n"
                "  merge [PID...]          Make running processes mergeable now\n"
                "  unmerge [PID...]        Make them unmergeable again (unmerges their KSM pages)\n"
-               "  exec [--] CMD [ARG...]  Run CMD with merging enabled from its first instruction\n\n"
+               "  exec [--] CMD [ARG...]  Run CMD with merging enabled from its first instruction\n"
+               "  reload                  Ask the daemon to re-read its configuration and policies\n\n"
                "Options:\n"
                "  -h --help               Show this help and exit\n"
                "     --version            Show the version and exit\n"
@@ -42,9 +44,10 @@ static void help(void) {
                "     --stop-timeout=TIME  merge/unmerge: how long a thread may take to stop (100ms)\n"
                "     --call-timeout=TIME  merge/unmerge: how long the injected prctl may run before it\n"
                "                          is interrupted, changing nothing (10s)\n"
+               "     --socket=PATH        the daemon's control socket (default %s)\n"
                "     --ksm-dir=DIR        KSM sysfs directory (default %s)\n"
                "     --proc-dir=DIR       procfs directory (default %s)\n"
-               "\nSee ksmctl(8).\n", KSM_SYSFS_DIR_DEFAULT, PROC_DIR_DEFAULT);
+               "\nSee ksmctl(8).\n", CONTROL_SOCKET_DEFAULT, KSM_SYSFS_DIR_DEFAULT, PROC_DIR_DEFAULT);
 }
 
 int ksmctl_print_json(json_t *j) {
@@ -66,7 +69,7 @@ int ksmctl_print_json(json_t *j) {
 
 enum {
         ARG_VERSION = 0x100, ARG_SAMPLE_TIME, ARG_KSM_DIR, ARG_PROC_DIR, ARG_BACKEND, ARG_ALLOW_SECCOMP,
-        ARG_STOP_TIMEOUT, ARG_CALL_TIMEOUT, ARG_HOLD_STOPPED,
+        ARG_STOP_TIMEOUT, ARG_CALL_TIMEOUT, ARG_HOLD_STOPPED, ARG_SOCKET,
 };
 
 static const struct option options[] = {
@@ -77,6 +80,7 @@ static const struct option options[] = {
         { "sample-time",   required_argument, NULL, ARG_SAMPLE_TIME },
         { "ksm-dir",       required_argument, NULL, ARG_KSM_DIR },
         { "proc-dir",      required_argument, NULL, ARG_PROC_DIR },
+        { "socket",        required_argument, NULL, ARG_SOCKET },
         { "pid",           required_argument, NULL, 'p' },
         { "cgroup",        required_argument, NULL, 'c' },
         { "backend",       required_argument, NULL, ARG_BACKEND },
@@ -152,6 +156,10 @@ static int parse_options(int argc, char *argv[], bool posix, KsmctlArgs *a, Seen
                         break;
                 case ARG_PROC_DIR:
                         a->proc_dir = optarg;
+                        seen->dirs = true;
+                        break;
+                case ARG_SOCKET:
+                        a->socket_path = optarg;
                         seen->dirs = true;
                         break;
                 case 'p':
@@ -232,7 +240,7 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
         if (r != 0)
                 return r < 0 ? 2 : EXIT_SUCCESS;
         if (optind >= argc) {
-                fprintf(stderr, "ksmctl: missing command, expected status, ps, merge, unmerge or exec (see --help)\n");
+                fprintf(stderr, "ksmctl: missing command, expected status, ps, merge, unmerge, exec or reload (see --help)\n");
                 return 2;
         }
         verb = argv[optind];
@@ -265,8 +273,8 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
 
         is_merge = streq(verb, "merge");
         is_unmerge = streq(verb, "unmerge");
-        if (!is_merge && !is_unmerge && !streq(verb, "status") && !streq(verb, "ps")) {
-                fprintf(stderr, "ksmctl: unknown command '%s', expected status, ps, merge, unmerge or exec (see --help)\n", verb);
+        if (!is_merge && !is_unmerge && !streq(verb, "status") && !streq(verb, "ps") && !streq(verb, "reload")) {
+                fprintf(stderr, "ksmctl: unknown command '%s', expected status, ps, merge, unmerge, exec or reload (see --help)\n", verb);
                 return 2;
         }
         if (is_merge || is_unmerge) {
@@ -300,6 +308,8 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
         if (is_merge || is_unmerge)
                 (void) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 
+        if (streq(verb, "reload"))
+                return ksmctl_reload(a);
         if (streq(verb, "status"))
                 r = ksmctl_status(a);
         else if (streq(verb, "ps"))
@@ -314,6 +324,7 @@ int main(int argc, char *argv[]) {
                 .sample_usec = 500 * USEC_PER_MSEC,
                 .ksm_dir = KSM_SYSFS_DIR_DEFAULT,
                 .proc_dir = PROC_DIR_DEFAULT,
+                .socket_path = CONTROL_SOCKET_DEFAULT,
                 .merge = { .backend = MERGE_BACKEND_AUTO, .stop_timeout_usec = MERGE_STOP_TIMEOUT_DEFAULT,
                            .call_timeout_usec = MERGE_CALL_TIMEOUT_DEFAULT },
         };
@@ -323,4 +334,39 @@ int main(int argc, char *argv[]) {
         free(a.pids);
         free(a.cgroups);
         return rc;
+}
+
+int ksmctl_reload(const KsmctlArgs *a) {
+        _cleanup_free_ char *error = NULL;
+        json_t *p = NULL;
+        int r;
+
+        r = ksmctl_call(a->socket_path, "io.ksmtuned.Manager.Reload", &p, &error);
+        if (r == -EREMOTEIO) {
+                fprintf(stderr, "ksmctl: the daemon refused: %s%s\n", error,
+                        streq(error, "io.ksmtuned.Manager.PermissionDenied") ? " (reloading needs root)" : "");
+                return EXIT_FAILURE;
+        }
+        if (r < 0) {
+                fprintf(stderr, "ksmctl: the daemon is not reachable at '%s': %s\n", a->socket_path, strerror(-r));
+                return EXIT_FAILURE;
+        }
+        if (a->json) {
+                if (ksmctl_print_json(json_incref(p)) < 0)
+                        r = -EIO;
+        } else if (json_is_true(json_object_get(p, "ok")))
+                printf("Reloaded.\n");
+        else {
+                const char *ce = json_string_value(json_object_get(p, "config_error"));
+                const char *pe = json_string_value(json_object_get(p, "policy_error"));
+
+                printf("Reload refused, the previous configuration stays in force:\n");
+                if (ce)
+                        printf("  config: %s\n", ce);
+                if (pe)
+                        printf("  policies: %s\n", pe);
+        }
+        r = r >= 0 && json_is_true(json_object_get(p, "ok")) ? EXIT_SUCCESS : EXIT_FAILURE;
+        json_decref(p);
+        return r;
 }

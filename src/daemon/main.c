@@ -19,6 +19,14 @@ static const char *arg_config = NULL;
 static LogTarget arg_log_target = LOG_TARGET_AUTO;
 static int arg_log_level = -1;
 static bool arg_check_config = false;
+static char **arg_policy_dirs = NULL;
+static size_t arg_n_policy_dirs = 0;
+
+static const char *const default_policy_dirs[] = {
+        PREFIXDIR "/lib/ksmtuned-ng/policy.d",
+        SYSCONFDIR "/ksmtuned-ng/policy.d",
+        "/run/ksmtuned-ng/policy.d",
+};
 
 static void help(void) {
         printf("Usage: ksmtuned-ng [OPTIONS]\n\n"
@@ -27,6 +35,8 @@ static void help(void) {
                "     --version            Show the version and exit\n"
                "  -c --config=PATH        Daemon configuration (default: %s)\n"
                "     --check-config       Validate the configuration and exit\n"
+               "     --policy-dir=DIR     Read policies from DIR instead of the default directories\n"
+               "                          (repeatable, lowest precedence first)\n"
                "     --log-target=TARGET  auto, journal or stderr (default: auto)\n"
                "     --log-level=LEVEL    emerg, alert, crit, err, warning, notice, info or debug\n"
                "                          (overrides the config)\n"
@@ -37,7 +47,7 @@ static void help(void) {
 
 /* Returns 1 to continue, 0 to exit successfully, -EINVAL on usage errors (already reported). */
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_CHECK_CONFIG, ARG_LOG_TARGET, ARG_LOG_LEVEL };
+        enum { ARG_VERSION = 0x100, ARG_CHECK_CONFIG, ARG_LOG_TARGET, ARG_LOG_LEVEL, ARG_POLICY_DIR };
         static const struct option options[] = {
                 { "help",         no_argument,       NULL, 'h' },
                 { "version",      no_argument,       NULL, ARG_VERSION },
@@ -45,6 +55,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "check-config", no_argument,       NULL, ARG_CHECK_CONFIG },
                 { "log-target",   required_argument, NULL, ARG_LOG_TARGET },
                 { "log-level",    required_argument, NULL, ARG_LOG_LEVEL },
+                { "policy-dir",   required_argument, NULL, ARG_POLICY_DIR },
                 {}
         };
         int c;
@@ -82,6 +93,20 @@ static int parse_argv(int argc, char *argv[]) {
                                 return -EINVAL;
                         }
                         break;
+                case ARG_POLICY_DIR: {
+                        char **p;
+
+                        if (isempty(optarg)) {
+                                fprintf(stderr, "ksmtuned-ng: --policy-dir needs a directory\n");
+                                return -EINVAL;
+                        }
+                        p = realloc(arg_policy_dirs, (arg_n_policy_dirs + 1) * sizeof(char *));
+                        if (!p)
+                                return -ENOMEM;
+                        arg_policy_dirs = p;
+                        arg_policy_dirs[arg_n_policy_dirs++] = optarg;
+                        break;
+                }
                 case ':':
                         fprintf(stderr, "ksmtuned-ng: option '%s' needs an argument (see --help)\n", argv[optind - 1]);
                         return -EINVAL;
@@ -125,15 +150,17 @@ static int check_config(const char *path, bool optional) {
 
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
-        /* The daemon needs no capability yet: it reads world-readable sysfs/procfs files and
-         * writes nothing.  The merge engine (CAP_SYS_PTRACE) and BPF statistics (CAP_BPF,
-         * CAP_PERFMON) add theirs to this list when they land. */
-        static const cap_value_t keep[] = {};
+        /* CAP_SYS_PTRACE: inject prctl(PR_SET_MEMORY_MERGE) into other users' processes and read
+         * their /proc/PID/ksm_stat.  Nothing else is needed after start-up: the control socket is
+         * bound, sysfs/procfs reads need none.  (BPF statistics will add CAP_BPF/CAP_PERFMON.) */
+        static const cap_value_t keep[] = { CAP_SYS_PTRACE };
         int r;
 
         r = parse_argv(argc, argv);
-        if (r <= 0)
+        if (r <= 0) {
+                free(arg_policy_dirs);
                 return r < 0 ? 2 : EXIT_SUCCESS;
+        }
 
         if (arg_check_config)
                 return check_config(arg_config ?: DAEMON_CONFIG_PATH_DEFAULT, !arg_config);
@@ -146,7 +173,9 @@ int main(int argc, char *argv[]) {
         if (arg_log_level >= 0)
                 log_set_max_level(arg_log_level);
 
-        r = manager_new(arg_config ?: DAEMON_CONFIG_PATH_DEFAULT, !arg_config, arg_log_level, &m);
+        r = manager_new(arg_config ?: DAEMON_CONFIG_PATH_DEFAULT, !arg_config, arg_log_level,
+                        arg_policy_dirs ?: (char **) default_policy_dirs,
+                        arg_policy_dirs ? arg_n_policy_dirs : ELEMENTSOF(default_policy_dirs), &m);
         if (r < 0) {
                 log_error_errno(r, "Failed to allocate manager: %m");
                 return EXIT_FAILURE;
@@ -163,5 +192,7 @@ int main(int argc, char *argv[]) {
         }
 
         r = manager_run(m);
+        m = manager_free(m);
+        free(arg_policy_dirs);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -17,6 +17,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "control.h"
 #include "ksm-report.h"
 #include "log.h"
 #include "manager.h"
@@ -24,7 +25,8 @@
 #include "parse-util.h"
 #include "proc-stat.h"
 
-int manager_new(const char *config_path, bool config_optional, int log_level_override, Manager **ret) {
+int manager_new(const char *config_path, bool config_optional, int log_level_override,
+                char **policy_dirs, size_t n_policy_dirs, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
 
         m = new0(Manager, 1);
@@ -41,6 +43,16 @@ int manager_new(const char *config_path, bool config_optional, int log_level_ove
         m->config_path = strdup(config_path);
         if (!m->config_path)
                 return -ENOMEM;
+        m->policy_dirs = new0(char *, n_policy_dirs + 1);
+        if (!m->policy_dirs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_policy_dirs; i++) {
+                m->policy_dirs[i] = strdup(policy_dirs[i]);
+                if (!m->policy_dirs[i])
+                        return -ENOMEM;
+                m->n_policy_dirs++;
+        }
+        m->started_realtime_usec = now_usec(CLOCK_REALTIME);
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -48,6 +60,8 @@ int manager_new(const char *config_path, bool config_optional, int log_level_ove
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        control_free(m->control);
+        manager_procs_done(m);
         sd_event_source_disable_unref(m->sample_timer);
         sd_event_source_disable_unref(m->sighup);
         sd_event_unref(m->event);
@@ -182,7 +196,7 @@ static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 int manager_reload(Manager *m) {
         char msg[1024] = "";
         DaemonConfig n;
-        int r;
+        int r, k;
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec(CLOCK_MONOTONIC));
 
@@ -216,12 +230,17 @@ int manager_reload(Manager *m) {
                                 format_duration(iv, sizeof(iv), m->config.sample_interval_usec));
         }
 
+        k = manager_load_policies(m, false);
+        if (m->rescan_timer)    /* apply the new decisions now, not at the next tick */
+                (void) sd_event_source_set_time_relative(m->rescan_timer, 0);
+
         (void) sd_notify(false, "READY=1");
-        return 0;
+        return r < 0 ? r : k;
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        return manager_reload(userdata);
+        (void) manager_reload(userdata);
+        return 0;       /* a refused reload is reported, never fatal */
 }
 
 int manager_startup(Manager *m) {
@@ -296,6 +315,13 @@ int manager_startup(Manager *m) {
         r = sd_event_source_set_exit_on_failure(m->sample_timer, true);
         if (r < 0)
                 return log_error_errno(r, "Failed to configure sampling timer: %m");
+
+        r = manager_procs_startup(m);
+        if (r < 0)
+                return r;
+        r = control_new(m, m->config.control_socket, &m->control);
+        if (r < 0)
+                return r;
 
         {
                 _cleanup_(log_fields_done) LogFields f = {};

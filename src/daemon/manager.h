@@ -8,13 +8,57 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include <systemd/sd-event.h>
 
 #include "daemon-config.h"
 #include "ksm-sysfs.h"
 #include "macro.h"
+#include "merge.h"
+#include "pidmap.h"
+#include "policy.h"
 
-typedef struct Manager {
+typedef struct Control Control;
+
+/* What the daemon knows about one process in a watched cgroup (manager-procs.c). */
+typedef enum TrackState {
+        TRACK_PENDING,          /* matched by a merge policy, not done yet (or retrying) */
+        TRACK_ENABLED,          /* made mergeable by us */
+        TRACK_ALREADY,          /* was mergeable already (opted in itself): not ours */
+        TRACK_UNMATCHED,        /* in a watched cgroup, but no policy selects it */
+        TRACK_IGNORED,          /* its policy says "ignore" */
+        TRACK_NEVER,            /* its policy says "never" (opt-out) */
+        TRACK_SKIPPED,          /* the engine refused (reason kept); retried on policy change */
+        TRACK_FAILED,           /* gave up after merge_attempts */
+        _TRACK_STATE_MAX,
+} TrackState;
+
+const char *track_state_to_string(TrackState s);
+
+typedef struct Manager Manager;
+
+typedef struct Tracked {
+        Manager *manager;
+        PidRef ref;
+        sd_event_source *exit_source;
+        char *cgroup;
+        char comm[64];
+        uid_t uid;
+        char *policy;                   /* name of the deciding policy, or NULL */
+        TrackState state;
+        MergeResult last;               /* the engine's last answer */
+        MergeBackend backend;           /* backend that enabled it */
+        uint64_t enabled_realtime_usec;
+        unsigned attempts;
+        usec_t next_attempt_usec;       /* CLOCK_MONOTONIC: next retry (PENDING) or re-check (UNMATCHED) */
+        unsigned generation;            /* policy generation it was decided under */
+        uint64_t seen_rescan;           /* the rescan that last found it in a watched cgroup */
+        bool merged_by_us;
+        PolicyUnmatched when_unmatched; /* of the policy that merged it */
+} Tracked;
+
+struct Manager {
         sd_event *event;
         sd_event_source *sample_timer;
         sd_event_source *sighup;
@@ -37,9 +81,29 @@ typedef struct Manager {
         const char *status_text;        /* STATUS= until the first sample (static string) */
         unsigned n_reloads;
         char *last_reload_error;
-} Manager;
+        uint64_t started_realtime_usec;
 
-int manager_new(const char *config_path, bool config_optional, int log_level_override, Manager **ret);
+        /* policies and processes (manager-procs.c) */
+        char **policy_dirs;             /* lowest precedence first */
+        size_t n_policy_dirs;
+        PolicySet *policies;
+        unsigned policy_generation;
+        char *policy_signature;         /* names, sizes and mtimes of the policy files */
+        char *last_policy_error;        /* why the last policy reload was refused, or NULL */
+        uint64_t last_policy_reload_realtime_usec;
+        MergeEngine *engine;
+        char *cgroup_root;              /* the cgroup2 mount, or NULL */
+        PidMap tracked;
+        sd_event_source *rescan_timer;
+        uint64_t n_dropped;             /* processes not tracked because of max_tracked */
+        uint64_t n_rescans;
+        usec_t last_rescan_usec;        /* how long the last walk took */
+
+        Control *control;
+};
+
+int manager_new(const char *config_path, bool config_optional, int log_level_override,
+                char **policy_dirs, size_t n_policy_dirs, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
@@ -47,5 +111,19 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_startup(Manager *m);
 /* Runs the loop until SIGTERM/SIGINT.  Returns the loop's exit code (0) or a negative errno. */
 int manager_run(Manager *m);
-/* Re-reads the configuration; keeps the running one if the new one is invalid. */
+/* Re-reads the configuration and the policies; keeps the running ones if the new ones are invalid.
+ * Returns 0 if both were (re)loaded, <0 if either was refused (the reason is in last_*_error). */
 int manager_reload(Manager *m);
+
+/* manager-procs.c */
+int manager_procs_startup(Manager *m);
+void manager_procs_done(Manager *m);
+/* Loads the policy directories.  At start-up bad files are skipped; on reload any error keeps
+ * the running set.  Returns 0 when the new set is in force, <0 otherwise. */
+int manager_load_policies(Manager *m, bool startup);
+/* Walks the cgroup tree now (also re-checks the policy files). */
+int manager_rescan(Manager *m);
+void manager_count_states(Manager *m, uint64_t counts[_TRACK_STATE_MAX]);
+json_t *manager_status_json(Manager *m);
+/* @uid: only processes of this uid, or (uid_t) -1 for all. */
+json_t *manager_processes_json(Manager *m, uid_t uid);

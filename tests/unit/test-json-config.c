@@ -69,11 +69,13 @@ static void test_daemon_config_parse_valid(void **state) {
         assert_int_equal(c.log_level, LOG_DEBUG);
 
         /* every key is optional: missing ones get their defaults, not the previous values */
+        daemon_config_done(&c);
         c = preset;
         assert_int_equal(daemon_config_parse_string("{\"log_level\": \"err\"}", "t", &c, &err), 0);
         assert_true(c.sample_interval_usec == SAMPLE_INTERVAL_DEFAULT);
         assert_int_equal(c.log_level, LOG_ERR);
 
+        daemon_config_done(&c);
         c = preset;
         assert_int_equal(daemon_config_parse_string("{}", "t", &c, &err), 0);
         assert_true(c.sample_interval_usec == SAMPLE_INTERVAL_DEFAULT);
@@ -98,6 +100,7 @@ static void test_daemon_config_parse_valid(void **state) {
                 assert_int_equal(daemon_config_parse_string(text, "t", &c, &err), 0);
                 assert_int_equal(c.log_level, (int) i);
         }
+        daemon_config_done(&c);
 }
 
 static void test_daemon_config_parse_not_json(void **state) {
@@ -148,7 +151,7 @@ static void test_daemon_config_parse_not_object(void **state) {
 static void test_daemon_config_parse_unknown_key(void **state) {
         JsonError e = parse_fail("{\"sample_interval\": \"10s\", \"sample_intervall\": \"10s\"}");
 
-        assert_semantic(&e, "sample_intervall", "unknown key (known keys: sample_interval, log_level)");
+        assert_semantic(&e, "sample_intervall", "unknown key (known keys: sample_interval, log_level, rescan_interval, merge_backend, control_socket, max_tracked, merge_attempts)");
 }
 
 static void test_daemon_config_parse_wrong_type(void **state) {
@@ -236,15 +239,18 @@ static void test_daemon_config_load_fixtures(void **state) {
         assert_true(c.sample_interval_usec == 90 * USEC_PER_SEC);
         assert_int_equal(c.log_level, LOG_DEBUG);
 
+        daemon_config_done(&c);
         c = preset;
         assert_int_equal(daemon_config_load(empty, &c, &err), 0);
         assert_true(c.sample_interval_usec == SAMPLE_INTERVAL_DEFAULT);
         assert_int_equal(c.log_level, LOG_INFO);
 
+        daemon_config_done(&c);
         c = preset;
         assert_int_equal(daemon_config_load(partial, &c, &err), 0);
         assert_true(c.sample_interval_usec == 500 * USEC_PER_MSEC);
         assert_int_equal(c.log_level, LOG_INFO);
+        daemon_config_done(&c);
 }
 
 static void test_daemon_config_load_shipped(void **state) {
@@ -260,6 +266,7 @@ static void test_daemon_config_load_shipped(void **state) {
         assert_int_equal(daemon_config_load(path, &c, &err), 0);
         assert_true(c.sample_interval_usec == SAMPLE_INTERVAL_DEFAULT);
         assert_int_equal(c.log_level, LOG_INFO);
+        daemon_config_done(&c);
 }
 
 static JsonError load_fail(const char *rel, int expected) {
@@ -271,6 +278,7 @@ static JsonError load_fail(const char *rel, int expected) {
         assert_untouched(&c);
         assert_string_equal(err.file, path);
         return err;
+        daemon_config_done(&c);
 }
 
 static void test_daemon_config_load_invalid(void **state) {
@@ -286,7 +294,7 @@ static void test_daemon_config_load_invalid(void **state) {
         assert_string_equal(e.message, "duplicate object key near '\"log_level\"'");
 
         e = load_fail("config/invalid/unknown-key.json", -EINVAL);
-        assert_semantic(&e, "sample_intervall", "unknown key (known keys: sample_interval, log_level)");
+        assert_semantic(&e, "sample_intervall", "unknown key (known keys: sample_interval, log_level, rescan_interval, merge_backend, control_socket, max_tracked, merge_attempts)");
 
         e = load_fail("config/invalid/out-of-range.json", -EINVAL);
         assert_semantic(&e, "sample_interval", "duration \"2h\" out of range, expected 100ms to 60min");
