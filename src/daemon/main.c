@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "capability-util.h"
 #include "daemon-config.h"
@@ -137,10 +138,12 @@ static int check_config(const char *path, bool optional) {
         if (r == -ENOENT && optional) {
                 /* Same rule as at start-up: no file at the default path means built-in defaults. */
                 printf("%s: absent, the built-in defaults apply: OK\n", path);
+                daemon_config_done(&c);
                 return EXIT_SUCCESS;
         }
         if (r < 0) {
                 fprintf(stderr, "ksmtuned-ng: %s\n", json_error_format(&err, msg, sizeof(msg)));
+                daemon_config_done(&c);
                 return EXIT_FAILURE;
         }
         printf("%s: OK\n", path);
@@ -149,6 +152,7 @@ static int check_config(const char *path, bool optional) {
 }
 
 int main(int argc, char *argv[]) {
+        _cleanup_free_ char **dirs_owner = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
         /* CAP_SYS_PTRACE: inject prctl(PR_SET_MEMORY_MERGE) into other users' processes and read
          * their /proc/PID/ksm_stat.  Nothing else is needed after start-up: the control socket is
@@ -157,13 +161,23 @@ int main(int argc, char *argv[]) {
         int r;
 
         r = parse_argv(argc, argv);
-        if (r <= 0) {
-                free(arg_policy_dirs);
+        dirs_owner = arg_policy_dirs;   /* freed on every return below */
+        if (r <= 0)
                 return r < 0 ? 2 : EXIT_SUCCESS;
-        }
 
         if (arg_check_config)
                 return check_config(arg_config ?: DAEMON_CONFIG_PATH_DEFAULT, !arg_config);
+
+        /* Every tracked process costs one pidfd: raise the soft fd limit to the hard one (systemd
+         * services start with 1024 soft, 524288 hard), as systemd itself recommends. */
+        {
+                struct rlimit rl;
+
+                if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur < rl.rlim_max) {
+                        rl.rlim_cur = rl.rlim_max;
+                        (void) setrlimit(RLIMIT_NOFILE, &rl);
+                }
+        }
 
         /* Short polling sleeps while a target is stopped must not be stretched by timer slack. */
         (void) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
@@ -193,6 +207,5 @@ int main(int argc, char *argv[]) {
 
         r = manager_run(m);
         m = manager_free(m);
-        free(arg_policy_dirs);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

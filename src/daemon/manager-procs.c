@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,8 @@
 /* Unmatched processes are looked at again only if a policy has a time-dependent selector
  * (min_age, min_anon_memory), and then at most this often: facts cost three procfs reads. */
 #define UNMATCHED_RECHECK (10 * USEC_PER_SEC)
+/* After a cgroup event, rescan this soon: a burst of events (a container starting) costs one walk. */
+#define CGROUP_EVENT_DEBOUNCE (20 * USEC_PER_MSEC)
 
 static const char *const track_state_names[_TRACK_STATE_MAX] = {
         [TRACK_PENDING] = "pending",
@@ -455,8 +458,24 @@ static void walk(Manager *m, int fd, char *path, size_t len, unsigned depth) {
         DIR *d;
         int dfd;
 
-        if (policy_set_matches_cgroup(m->policies, path))
+        /* New child cgroups show up as IN_CREATE on the directory; a watched cgroup that becomes
+         * populated (its first process arrives) modifies cgroup.events.  Adding a watch that exists
+         * already is a no-op, and the kernel drops watches of removed cgroups itself. */
+        if (m->inotify_fd >= 0) {
+                char p[64];
+
+                snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+                (void) inotify_add_watch(m->inotify_fd, p, IN_CREATE | IN_ONLYDIR);
+        }
+        if (policy_set_matches_cgroup(m->policies, path)) {
+                if (m->inotify_fd >= 0) {
+                        char p[80];
+
+                        snprintf(p, sizeof(p), "/proc/self/fd/%d/cgroup.events", fd);
+                        (void) inotify_add_watch(m->inotify_fd, p, IN_MODIFY);
+                }
                 scan_cgroup(m, fd, path);
+        }
         if (depth >= CGROUP_DEPTH_MAX)
                 return;
 
@@ -568,6 +587,24 @@ static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int on_cgroup_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        uint8_t buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+        /* Drain; what changed does not matter, a walk looks at everything. */
+        while (read(fd, buf, sizeof(buf)) > 0)
+                ;
+        m->n_cgroup_events++;
+        if (m->rescan_timer) {
+                uint64_t next;
+
+                if (sd_event_source_get_time(m->rescan_timer, &next) >= 0 &&
+                    next > now_usec(CLOCK_MONOTONIC) + CGROUP_EVENT_DEBOUNCE)
+                        (void) sd_event_source_set_time_relative(m->rescan_timer, CGROUP_EVENT_DEBOUNCE);
+        }
+        return 0;
+}
+
 int manager_procs_startup(Manager *m) {
         int r;
 
@@ -593,6 +630,16 @@ int manager_procs_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add the rescan timer: %m");
         (void) sd_event_source_set_description(m->rescan_timer, "rescan-timer");
+
+        m->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (m->inotify_fd < 0)
+                log_notice_errno(errno, "No inotify, new processes are found by the periodic rescan only: %m");
+        else {
+                r = sd_event_add_io(m->event, &m->inotify_source, m->inotify_fd, EPOLLIN, on_cgroup_event, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch cgroup events: %m");
+                (void) sd_event_source_set_description(m->inotify_source, "cgroup-inotify");
+        }
         return 0;
 }
 
@@ -601,6 +648,8 @@ void manager_procs_done(Manager *m) {
         pid_t pid;
 
         m->rescan_timer = sd_event_source_disable_unref(m->rescan_timer);
+        m->inotify_source = sd_event_source_disable_unref(m->inotify_source);
+        m->inotify_fd = safe_close(m->inotify_fd);
         for (size_t i = 0; pidmap_next(&m->tracked, &i, &pid, (void **) &t); )
                 tracked_free(t);
         pidmap_done(&m->tracked);
@@ -646,7 +695,7 @@ json_t *manager_status_json(Manager *m) {
         for (size_t i = 0; i < m->n_policy_dirs; i++)
                 json_array_append_new(dirs, json_string(m->policy_dirs[i]));
 
-        o = json_pack("{s:s, s:i, s:I, s:s, s:s?, s:o, s:o, s:o, s:o, s:{s:I, s:b, s:s?, s:s?}, s:o, s:I, s:I, s:I, s:I, s:s}",
+        o = json_pack("{s:s, s:i, s:I, s:s, s:s?, s:o, s:o, s:o, s:o, s:{s:I, s:b, s:s?, s:s?}, s:o, s:I, s:I, s:I, s:I, s:I, s:s}",
                       "version", PACKAGE_VERSION,
                       "pid", (int) getpid(),
                       "started_realtime_usec", (json_int_t) m->started_realtime_usec,
@@ -665,6 +714,7 @@ json_t *manager_status_json(Manager *m) {
                       "tracked", (json_int_t) m->tracked.n,
                       "not_tracked_over_limit", (json_int_t) m->n_dropped,
                       "rescans", (json_int_t) m->n_rescans,
+                      "cgroup_events", (json_int_t) m->n_cgroup_events,
                       "last_rescan_usec", (json_int_t) m->last_rescan_usec,
                       "merge_backend", (const char *[]) { "auto", "inject", "madvise", "none" }[m->config.merge_backend]);
         if (o && m->engine) {

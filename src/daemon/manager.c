@@ -34,6 +34,7 @@ int manager_new(const char *config_path, bool config_optional, int log_level_ove
                 return -ENOMEM;
         *m = (Manager) {
                 .proc_fd = -EBADF,
+                .inotify_fd = -EBADF,
                 .config_optional = config_optional,
                 .log_level_override = log_level_override,
                 .page_size = (uint64_t) sysconf(_SC_PAGESIZE),

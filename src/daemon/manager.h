@@ -95,6 +95,9 @@ struct Manager {
         char *cgroup_root;              /* the cgroup2 mount, or NULL */
         PidMap tracked;
         sd_event_source *rescan_timer;
+        int inotify_fd;                 /* cgroup directories and cgroup.events of watched cgroups */
+        sd_event_source *inotify_source;
+        uint64_t n_cgroup_events;
         uint64_t n_dropped;             /* processes not tracked because of max_tracked */
         uint64_t n_rescans;
         usec_t last_rescan_usec;        /* how long the last walk took */

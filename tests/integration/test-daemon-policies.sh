@@ -15,25 +15,25 @@ cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 
 base="ksmt-pol-$$"
 CG="$cg2/$base"
-for c in "" /merge /both /other /moved; do
+for c in "" /merge /both /other /moved; do   # (/fresh is created later, while the daemon runs)
     mkdir "$CG$c" || fail "cannot create cgroup $CG$c"
 done
 # Cleanup runs last-registered first: kill everything in our cgroups, then remove them.
-on_exit "for c in merge both other moved ''; do rmdir '$CG'/\$c 2>/dev/null; done; rmdir '$CG' 2>/dev/null"
+on_exit "for c in merge both other moved fresh ''; do rmdir '$CG'/\$c 2>/dev/null; done; rmdir '$CG' 2>/dev/null"
 on_exit "for p in \$(cat '$CG'/*/cgroup.procs 2>/dev/null); do kill -KILL \$p 2>/dev/null; done; sleep 0.2"
 
 P=$T/policy.d
 mkdir "$P"
 cat >"$P/50-merge.json" <<JSON
 { "description": "test: merge everything in merge/ and both/",
-  "cgroups": ["/$base/merge", "/$base/both", "/$base/moved"], "action": "merge" }
+  "cgroups": ["/$base/merge", "/$base/both", "/$base/moved", "/$base/fresh"], "action": "merge" }
 JSON
 cat >"$P/40-optout.json" <<JSON
 { "description": "test: opt-out wins even at the lowest priority",
   "cgroups": ["/$base/both"], "action": "never", "priority": -1000 }
 JSON
 cat >"$T/cfg.json" <<JSON
-{ "sample_interval": "10s", "rescan_interval": "200ms", "control_socket": "$T/ctl.sock" }
+{ "sample_interval": "10s", "rescan_interval": "4s", "control_socket": "$T/ctl.sock" }
 JSON
 
 # in_cgroup NAME CG MODE...: start an inject-target and move it into cgroup CG.
@@ -66,6 +66,17 @@ check "process outside every cgroup is left alone" unmerged "$PID_d"
 in_cgroup e merge sleep 60 1
 check "a process started after the daemon is picked up" wait_for 10 merged "$PID_e"
 
+# A new cgroup that gets its first process is seen through inotify (cgroup directory created,
+# cgroup.events "populated" changed), well before the 4 s rescan.
+sleep 4.2      # just after a periodic rescan, so only an event can explain a quick pick-up
+mkdir "$CG/fresh"
+in_cgroup g fresh sleep 60 1
+start_ms=$(date +%s%3N)
+check "a process in a new cgroup is picked up by cgroup events" wait_for 10 merged "$PID_g"
+elapsed=$(( $(date +%s%3N) - start_ms ))
+check "… before the next periodic rescan (${elapsed} ms < 3000 ms)" test "$elapsed" -lt 3000
+kill -KILL "$PID_g"; wait "$PID_g" 2>/dev/null
+
 K ps --json >"$T/ps.json" || fail "ksmctl ps failed"
 check "ps: the daemon reports a as enabled by 50-merge" \
     jq -e --argjson p "$PID_a" '.processes[] | select(.pid == $p) | .daemon | .state == "enabled" and .policy == "50-merge" and .backend == "inject"' "$T/ps.json" >/dev/null
@@ -85,7 +96,10 @@ tracked() { [ "$(K status --json --sample-time=0 | jq .daemon.tracked)" -eq "$1"
 check "an exited process is forgotten" wait_for 5 tracked 2
 
 # Saving a policy file is enough: extend 50-merge to other/.
-sed -i "s|\"/$base/moved\"\\]|\"/$base/moved\", \"/$base/other\"]|" "$P/50-merge.json"
+cat >"$P/50-merge.json" <<JSON
+{ "description": "test: merge everything in merge/, both/, moved/, fresh/ and now other/",
+  "cgroups": ["/$base/merge", "/$base/both", "/$base/moved", "/$base/fresh", "/$base/other"], "action": "merge" }
+JSON
 check "a saved policy change takes effect (c becomes mergeable)" wait_for 10 merged "$PID_c"
 
 # when_unmatched: a policy that unmerges what stops matching.
