@@ -151,10 +151,13 @@ static void print_daemon(json_t *d, int err, const char *error_name, const char 
                json_integer_value(json_object_get(d, "pid")), json_string_value(json_object_get(d, "version")),
                json_string_value(json_object_get(d, "merge_backend")));
         printf("  %-20s %zu\n", "policies", json_array_size(pol));
-        json_array_foreach(pol, i, v)
+        json_array_foreach(pol, i, v) {
                 printf("    %-18s %s, priority %" JSON_INTEGER_FORMAT ", from %s\n",
                        json_string_value(json_object_get(v, "name")), json_string_value(json_object_get(v, "action")),
                        json_integer_value(json_object_get(v, "priority")), json_string_value(json_object_get(v, "path")));
+                if (json_is_string(json_object_get(v, "description")))
+                        printf("    %-18s %s\n", "", json_string_value(json_object_get(v, "description")));
+        }
         json_array_foreach(json_object_get(d, "skipped_policy_files"), i, v)
                 printf("    skipped: %s\n", json_string_value(v));
         if (json_is_true(json_object_get(lr, "ok")))
