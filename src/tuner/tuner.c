@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tuner.c - the pure tuner (see tuner.h for the modes).
+ *
+ * Why "sprint, then maintain" (DESIGN.md §8): every configuration spends about the same ksmd
+ * CPU-seconds per GiB saved, slow settings only delay the saving; a page is merged only on ksmd's
+ * second pass over it.  So: scan fast while there is new memory and full scans keep yielding, then
+ * drop to a pace that costs almost nothing.  A full scan yields when pages_sharing grew by at least
+ * min_yield_pages during it; `idle_scans` scans in a row without yield end the sprint (the first
+ * pass over new memory only checksums, hence the default of 2).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ksm-report.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "tuner.h"
+
+static const char *const mode_names[_TUNER_MODE_MAX] = {
+        [TUNER_MODE_ADAPTIVE] = "adaptive",
+        [TUNER_MODE_KSMTUNED] = "ksmtuned",
+        [TUNER_MODE_ADVISOR] = "advisor",
+        [TUNER_MODE_STATIC] = "static",
+        [TUNER_MODE_OFF] = "off",
+};
+
+static const char *const phase_names[_TUNER_PHASE_MAX] = {
+        [TUNER_PHASE_START] = "start",
+        [TUNER_PHASE_SPRINT] = "sprint",
+        [TUNER_PHASE_MAINTAIN] = "maintain",
+        [TUNER_PHASE_STOPPED] = "stopped",
+        [TUNER_PHASE_RUNNING] = "running",
+        [TUNER_PHASE_ERROR] = "error",
+};
+
+const char *tuner_mode_to_string(TunerMode m) {
+        return m >= 0 && m < _TUNER_MODE_MAX ? mode_names[m] : NULL;
+}
+
+TunerMode tuner_mode_from_string(const char *s) {
+        for (TunerMode m = 0; s && m < _TUNER_MODE_MAX; m++)
+                if (streq(s, mode_names[m]))
+                        return m;
+        return _TUNER_MODE_INVALID;
+}
+
+const char *tuner_phase_to_string(TunerPhase p) {
+        return p >= 0 && p < _TUNER_PHASE_MAX ? phase_names[p] : NULL;
+}
+
+void ksmtuned_settings_init(KsmtunedSettings *k) {
+        *k = (KsmtunedSettings) {
+                .monitor_interval_usec = 60 * USEC_PER_SEC,
+                .sleep_msec = 10,
+                .npages_boost = 300,
+                .npages_decay = -50,
+                .npages_min = 64,
+                .npages_max = 1250,
+                .thres_coef = 20,
+                .thres_const_kb = 2048,
+        };
+}
+
+void tuner_config_init(TunerConfig *c) {
+        *c = (TunerConfig) {
+                .mode = TUNER_MODE_ADAPTIVE,
+                .sprint_pages_to_scan = 16384,
+                .sprint_sleep_msec = 10,
+                .maintain_pages_to_scan = 100,
+                .maintain_sleep_msec = 200,
+                .min_pages_to_scan = 100,
+                .cpu_budget_pmy = 5000,
+                .sprint_trigger_bytes = 64ULL << 20,
+                .idle_scans = 2,
+                .min_yield_pages = 64,
+                .stop_when_unpressured = true,
+                .hold_off_usec = 2 * USEC_PER_SEC,
+                .advisor_target_scan_time_sec = 200,
+                .advisor_max_cpu = 70,
+                .advisor_min_pages_to_scan = 500,
+                .advisor_max_pages_to_scan = 30000,
+                .static_run = 1,
+                .static_pages_to_scan = 100,
+                .static_sleep_msec = 20,
+        };
+        ksmtuned_settings_init(&c->ksmtuned);
+}
+
+int ksmtuned_conf_parse(const char *text, KsmtunedSettings *k, unsigned *ret_line, char *ret_key, size_t key_size) {
+        static const struct {
+                const char *key;
+                size_t offset;
+        } keys[] = {
+                { "KSM_SLEEP_MSEC",   offsetof(KsmtunedSettings, sleep_msec) },
+                { "KSM_NPAGES_BOOST", offsetof(KsmtunedSettings, npages_boost) },
+                { "KSM_NPAGES_DECAY", offsetof(KsmtunedSettings, npages_decay) },
+                { "KSM_NPAGES_MIN",   offsetof(KsmtunedSettings, npages_min) },
+                { "KSM_NPAGES_MAX",   offsetof(KsmtunedSettings, npages_max) },
+                { "KSM_THRES_COEF",   offsetof(KsmtunedSettings, thres_coef) },
+                { "KSM_THRES_CONST",  offsetof(KsmtunedSettings, thres_const_kb) },
+        };
+        KsmtunedSettings n = *k;
+        unsigned line = 0;
+        const char *p = text;
+
+        while (p && *p) {
+                const char *eol = strchr(p, '\n');
+                size_t len = eol ? (size_t) (eol - p) : strlen(p);
+                char buf[256], *key, *val, *eq, *hash;
+                int64_t v;
+
+                line++;
+                if (len >= sizeof(buf))
+                        len = sizeof(buf) - 1;
+                memcpy(buf, p, len);
+                buf[len] = 0;
+                p = eol ? eol + 1 : NULL;
+
+                hash = strchr(buf, '#');
+                if (hash)
+                        *hash = 0;
+                key = buf;
+                while (*key == ' ' || *key == '\t')
+                        key++;
+                if (strneq(key, "export ", 7))
+                        key += 7;
+                eq = strchr(key, '=');
+                if (!eq)
+                        continue;               /* blank, comment or not an assignment */
+                *eq = 0;
+                val = eq + 1;
+                {
+                        char *e = val + strlen(val);
+
+                        while (e > val && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+                                *--e = 0;
+                        if (e - val >= 2 && (val[0] == '"' || val[0] == '\'') && e[-1] == val[0]) {
+                                e[-1] = 0;
+                                val++;
+                        }
+                }
+
+                if (streq(key, "KSM_MONITOR_INTERVAL")) {
+                        if (safe_atoi64(val, &v) < 0 || v <= 0 || v > 86400)
+                                goto bad;
+                        n.monitor_interval_usec = (usec_t) v * USEC_PER_SEC;
+                        continue;
+                }
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        if (streq(key, keys[i].key)) {
+                                if (safe_atoi64(val, &v) < 0 || v < -1000000000LL || v > 1000000000LL)
+                                        goto bad;
+                                *(int64_t *) ((uint8_t *) &n + keys[i].offset) = v;
+                                break;
+                        }
+                continue;       /* DEBUG, LOGFILE…: ignored, as by the script */
+        bad:
+                if (ret_line)
+                        *ret_line = line;
+                if (ret_key)
+                        snprintf(ret_key, key_size, "%s", key);
+                return -EINVAL;
+        }
+        if (n.npages_min < 0 || n.npages_max < n.npages_min || n.thres_coef < 0 || n.thres_const_kb < 0 || n.sleep_msec < 0) {
+                if (ret_line)
+                        *ret_line = 0;
+                if (ret_key)
+                        snprintf(ret_key, key_size, "%s", n.npages_max < n.npages_min ? "KSM_NPAGES_MAX" : "KSM_*");
+                return -EINVAL;
+        }
+        *k = n;
+        return 0;
+}
+
+/* Asks for knob values, writing only those that differ from what the kernel has now. */
+static void want_run(const TunerObservation *o, TunerDecision *d, int64_t run) {
+        if (o->run != run) {
+                d->set_run = true;
+                d->run = run;
+        }
+}
+
+static void want_pace(const TunerObservation *o, TunerDecision *d, int64_t pages, int64_t sleep_msec) {
+        if (o->pages_to_scan != pages) {
+                d->set_pages_to_scan = true;
+                d->pages_to_scan = pages;
+        }
+        if (o->sleep_msec != sleep_msec) {
+                d->set_sleep = true;
+                d->sleep_msec = sleep_msec;
+        }
+}
+
+/* pages_to_scan is refused while the advisor runs: every mode but advisor turns it off first. */
+static void want_no_advisor(const TunerObservation *o, TunerDecision *d) {
+        if (o->advisor_mode == 1) {
+                d->set_advisor = true;
+                d->advisor_mode = 0;
+        }
+}
+
+static bool changes(const TunerDecision *d) {
+        return d->set_run || d->set_pages_to_scan || d->set_sleep || d->set_advisor;
+}
+
+static void step_ksmtuned(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d) {
+        const KsmtunedSettings *k = &c->ksmtuned;
+        int64_t total = (int64_t) o->mem_total_kb, thres, free_kb, sleep_msec;
+
+        if (st->next_ksmtuned_usec == 0) {
+                /* The script sleeps one interval before its first adjustment. */
+                st->next_ksmtuned_usec = o->now_usec + k->monitor_interval_usec;
+                snprintf(d->reason, sizeof(d->reason), "ksmtuned: first adjustment after %" PRIu64 " s",
+                         k->monitor_interval_usec / USEC_PER_SEC);
+                return;
+        }
+        if (o->now_usec < st->next_ksmtuned_usec || total <= 0)
+                return;
+        st->next_ksmtuned_usec = o->now_usec + k->monitor_interval_usec;
+
+        thres = total * k->thres_coef / 100;
+        if (k->thres_const_kb > thres)
+                thres = k->thres_const_kb;
+        free_kb = (int64_t) (o->mem_free_kb + o->buffers_kb + o->cached_kb);
+
+        want_no_advisor(o, d);
+        if ((int64_t) o->committed_kb + thres < total && free_kb > thres) {
+                want_run(o, d, 0);
+                d->phase = TUNER_PHASE_STOPPED;
+                snprintf(d->reason, sizeof(d->reason), "ksmtuned: committed %" PRIu64 " + thres %" PRIi64
+                         " < total %" PRIi64 " kB and free %" PRIi64 " > thres: stop", o->committed_kb, thres, total, free_kb);
+                return;
+        }
+        st->npages += free_kb < thres ? k->npages_boost : k->npages_decay;
+        if (st->npages < k->npages_min)
+                st->npages = k->npages_min;
+        else if (st->npages > k->npages_max)
+                st->npages = k->npages_max;
+        sleep_msec = k->sleep_msec * 16 * 1024 * 1024 / total;
+        if (sleep_msec <= 10)
+                sleep_msec = 10;
+        want_pace(o, d, st->npages, sleep_msec);
+        want_run(o, d, 1);
+        d->phase = TUNER_PHASE_RUNNING;
+        snprintf(d->reason, sizeof(d->reason), "ksmtuned: free %" PRIi64 " %s thres %" PRIi64 " kB: %s, npages %" PRIi64
+                 ", sleep %" PRIi64 " ms", free_kb, free_kb < thres ? "<" : ">=", thres,
+                 free_kb < thres ? "boost" : "decay", st->npages, sleep_msec);
+}
+
+static bool pressured(const TunerConfig *c, const TunerObservation *o, char *why, size_t size) {
+        if (c->mem_available_below_pmy > 0 && o->mem_total_kb > 0 &&
+            o->mem_available_kb * 10000 / o->mem_total_kb < c->mem_available_below_pmy) {
+                snprintf(why, size, "MemAvailable %" PRIu64 " %% of MemTotal", o->mem_available_kb * 100 / o->mem_total_kb);
+                return true;
+        }
+        if (c->psi_some_above_pmy > 0 && o->have_psi && o->psi_some_avg10_pmy > c->psi_some_above_pmy) {
+                snprintf(why, size, "PSI memory some avg10 %" PRIu32 ".%02" PRIu32 " %%",
+                         o->psi_some_avg10_pmy / 100, o->psi_some_avg10_pmy % 100);
+                return true;
+        }
+        return false;
+}
+
+static void step_adaptive(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d) {
+        uint64_t page = o->page_size ?: 4096;
+        uint64_t rmap_new = o->pages_unshared + o->pages_volatile;
+        uint64_t grew = st->have_last && rmap_new > st->last_unshared_volatile ? rmap_new - st->last_unshared_volatile : 0;
+        bool trigger = o->new_mergeable_bytes >= c->sprint_trigger_bytes || grew * page >= c->sprint_trigger_bytes;
+        TunerPhase phase = st->phase;
+        char why[96] = "";
+
+        want_no_advisor(o, d);
+
+        /* Yield bookkeeping per completed full scan. */
+        if (st->phase == TUNER_PHASE_START || o->full_scans < st->scan_start_full_scans) {
+                st->scan_start_full_scans = o->full_scans;
+                st->scan_start_sharing = o->pages_sharing;
+        } else if (o->full_scans > st->scan_start_full_scans) {
+                uint64_t scans = o->full_scans - st->scan_start_full_scans;
+                uint64_t yield = o->pages_sharing > st->scan_start_sharing ? o->pages_sharing - st->scan_start_sharing : 0;
+
+                if (yield >= c->min_yield_pages * scans)
+                        st->idle_scan_count = 0;
+                else
+                        st->idle_scan_count += (unsigned) MIN(scans, 1000U);
+                st->scan_start_full_scans = o->full_scans;
+                st->scan_start_sharing = o->pages_sharing;
+        }
+
+        if (c->pressure_only && !pressured(c, o, why, sizeof(why))) {
+                phase = c->stop_when_unpressured ? TUNER_PHASE_STOPPED : TUNER_PHASE_MAINTAIN;
+                snprintf(d->reason, sizeof(d->reason), "no memory pressure: %s",
+                         phase == TUNER_PHASE_STOPPED ? "stopped, merged pages stand" : "maintain");
+        } else if (phase == TUNER_PHASE_START || phase == TUNER_PHASE_STOPPED) {
+                snprintf(d->reason, sizeof(d->reason), "%s%s%s: sprint to find what there is to merge",
+                         phase == TUNER_PHASE_START ? "start" : "memory pressure", why[0] ? ", " : "", why);
+                phase = TUNER_PHASE_SPRINT;
+                st->idle_scan_count = 0;
+        } else if (trigger && phase != TUNER_PHASE_SPRINT) {
+                char b[FORMAT_BYTES_MAX];
+
+                phase = TUNER_PHASE_SPRINT;
+                st->idle_scan_count = 0;
+                st->current_pages_to_scan = 0;
+                snprintf(d->reason, sizeof(d->reason), "sprint: %s of new mergeable memory",
+                         format_bytes(b, sizeof(b), (int64_t) MAX(o->new_mergeable_bytes, grew * page)));
+        } else if (phase == TUNER_PHASE_SPRINT && st->idle_scan_count >= c->idle_scans) {
+                phase = TUNER_PHASE_MAINTAIN;
+                snprintf(d->reason, sizeof(d->reason), "maintain: %u full scans without yield (< %" PRIu64 " merges each)",
+                         st->idle_scan_count, c->min_yield_pages);
+        } else if (trigger && phase == TUNER_PHASE_SPRINT)
+                st->idle_scan_count = 0;        /* more new memory: the sprint goes on */
+
+        if (phase != TUNER_PHASE_SPRINT)
+                st->current_pages_to_scan = 0;
+
+        switch (phase) {
+        case TUNER_PHASE_SPRINT: {
+                uint64_t pages = st->current_pages_to_scan ?: c->sprint_pages_to_scan;
+
+                /* The CPU budget: scale the batch to the measured ksmd CPU (after a hold-off, so the
+                 * counters have caught up with the last change and the pace does not oscillate). */
+                if (phase == st->phase && o->now_usec >= st->last_change_usec + c->hold_off_usec && st->last_cpu_pmy > 0) {
+                        if (st->last_cpu_pmy > c->cpu_budget_pmy + c->cpu_budget_pmy / 10) {
+                                pages = MAX(c->min_pages_to_scan, pages * c->cpu_budget_pmy / st->last_cpu_pmy);
+                                snprintf(d->reason, sizeof(d->reason), "budget: ksmd at %" PRIu32 ".%02" PRIu32
+                                         " %% of a CPU > %" PRIu32 " %%: pages_to_scan %" PRIu64,
+                                         st->last_cpu_pmy / 100, st->last_cpu_pmy % 100, c->cpu_budget_pmy / 100, pages);
+                        } else if (st->last_cpu_pmy < c->cpu_budget_pmy / 2 && pages < c->sprint_pages_to_scan)
+                                pages = MIN(c->sprint_pages_to_scan, pages * 2);
+                }
+                st->current_pages_to_scan = pages;
+                want_run(o, d, 1);
+                want_pace(o, d, (int64_t) pages, (int64_t) c->sprint_sleep_msec);
+                break;
+        }
+        case TUNER_PHASE_MAINTAIN:
+                want_run(o, d, 1);
+                want_pace(o, d, (int64_t) c->maintain_pages_to_scan, (int64_t) c->maintain_sleep_msec);
+                break;
+        case TUNER_PHASE_STOPPED:
+                want_run(o, d, 0);
+                break;
+        default:
+                break;
+        }
+        d->phase = phase;
+        st->last_unshared_volatile = rmap_new;
+}
+
+int tuner_step(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d) {
+        if (!c || !o || !st || !d)
+                return -EINVAL;
+
+        *d = (TunerDecision) { .phase = st->phase };
+
+        if (o->have_cpu) {
+                if (st->last_cpu_usec > 0 && o->now_usec > st->last_cpu_usec && o->ksmd_cpu_ns >= st->last_cpu_ns)
+                        st->last_cpu_pmy = (uint32_t) MIN(cpu_usage_pmy(o->ksmd_cpu_ns - st->last_cpu_ns,
+                                                                        o->now_usec - st->last_cpu_usec), 1000000U);
+                st->last_cpu_ns = o->ksmd_cpu_ns;
+                st->last_cpu_usec = o->now_usec;
+        }
+
+        switch (c->mode) {
+        case TUNER_MODE_OFF:
+                break;
+        case TUNER_MODE_STATIC:
+                want_no_advisor(o, d);
+                want_run(o, d, c->static_run);
+                if (c->static_run == 1)
+                        want_pace(o, d, (int64_t) c->static_pages_to_scan, (int64_t) c->static_sleep_msec);
+                d->phase = c->static_run == 1 ? TUNER_PHASE_RUNNING : TUNER_PHASE_STOPPED;
+                snprintf(d->reason, sizeof(d->reason), "static values from the config");
+                break;
+        case TUNER_MODE_ADVISOR:
+                if (o->advisor_mode < 0) {
+                        d->phase = TUNER_PHASE_ERROR;
+                        snprintf(d->reason, sizeof(d->reason),
+                                 "the kernel has no KSM advisor (advisor_mode appeared in Linux 6.8): choose another mode");
+                        break;
+                }
+                if (o->advisor_mode != 1 || st->phase != TUNER_PHASE_RUNNING) {
+                        d->set_advisor = true;
+                        d->advisor_mode = 1;
+                        d->advisor_target_scan_time = (int64_t) c->advisor_target_scan_time_sec;
+                        d->advisor_max_cpu = (int64_t) c->advisor_max_cpu;
+                        d->advisor_min_pages_to_scan = (int64_t) c->advisor_min_pages_to_scan;
+                        d->advisor_max_pages_to_scan = (int64_t) c->advisor_max_pages_to_scan;
+                }
+                want_run(o, d, 1);
+                d->phase = TUNER_PHASE_RUNNING;
+                snprintf(d->reason, sizeof(d->reason), "advisor: target scan time %" PRIu64 " s, CPU %" PRIu64 " %% at most",
+                         c->advisor_target_scan_time_sec, c->advisor_max_cpu);
+                break;
+        case TUNER_MODE_KSMTUNED:
+                step_ksmtuned(c, o, st, d);
+                if (d->phase == TUNER_PHASE_START)
+                        d->phase = st->phase;
+                break;
+        case TUNER_MODE_ADAPTIVE:
+                step_adaptive(c, o, st, d);
+                break;
+        default:
+                return -EINVAL;
+        }
+
+        if (changes(d))
+                st->last_change_usec = o->now_usec;
+        st->phase = d->phase;
+        st->have_last = true;
+        return changes(d) ? 1 : 0;
+}
