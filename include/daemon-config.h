@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "json-util.h"
+#include "tuner.h"
 #include "time-util.h"
 
 #define DAEMON_CONFIG_PATH_DEFAULT SYSCONFDIR "/ksmtuned-ng/ksmtuned-ng.json"
@@ -31,6 +32,12 @@ typedef enum DaemonMergeBackend {
         DAEMON_BACKEND_NONE,            /* "none": never touch running processes (observe only) */
 } DaemonMergeBackend;
 
+typedef enum DaemonAtExit {
+        DAEMON_AT_EXIT_RESTORE,         /* "restore": put back the knob values found at start */
+        DAEMON_AT_EXIT_KEEP,            /* "keep": leave ksmd running with the last values */
+        DAEMON_AT_EXIT_STOP,            /* "stop": run=0, merged pages stand */
+} DaemonAtExit;
+
 typedef struct DaemonConfig {
         usec_t sample_interval_usec;    /* "sample_interval": how often KSM counters are sampled and logged */
         int log_level;                  /* "log_level": LOG_ERR … LOG_DEBUG */
@@ -39,6 +46,10 @@ typedef struct DaemonConfig {
         char *control_socket;           /* "control_socket": AF_UNIX path, or "" for none */
         uint64_t max_tracked;           /* "max_tracked": processes held by pidfd at most */
         uint64_t merge_attempts;        /* "merge_attempts": tries per process before giving up */
+        usec_t tuner_interval_usec;     /* "tuner.interval": how often the tuner looks (1 s) */
+        int at_exit;                    /* "tuner.at_exit": DaemonAtExit */
+        char *ksmtuned_conf;            /* "tuner.ksmtuned_conf": read KSM_* from this file, or NULL */
+        TunerConfig tuner;              /* "tuner": mode and its parameters */
 } DaemonConfig;
 
 void daemon_config_init(DaemonConfig *c);

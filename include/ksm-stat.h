@@ -61,11 +61,13 @@ typedef enum MemInfoField {
         MEMINFO_ANON      = 1U << 3,
         MEMINFO_SWAP_TOTAL = 1U << 4,
         MEMINFO_SWAP_FREE = 1U << 5,
+        MEMINFO_BUFFERS   = 1U << 6,
+        MEMINFO_CACHED    = 1U << 7,
 } MemInfoField;
 
 typedef struct MemInfo {
         unsigned fields;
-        uint64_t total, free, available, anon_pages, swap_total, swap_free;
+        uint64_t total, free, available, anon_pages, swap_total, swap_free, buffers, cached;
 } MemInfo;
 
 /* -EBADMSG if MemTotal is missing or a known line is malformed. */

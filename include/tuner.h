@@ -84,7 +84,7 @@ typedef struct TunerConfig {
         uint64_t min_pages_to_scan;             /* floor when the CPU budget scales down (default 100) */
         uint32_t cpu_budget_pmy;                /* ksmd CPU budget, permyriad of one CPU (default 5000) */
         uint64_t sprint_trigger_bytes;          /* new mergeable memory that starts a sprint (64 MiB) */
-        unsigned idle_scans;                    /* full scans without yield before maintaining (2) */
+        uint64_t idle_scans;                    /* full scans without yield before maintaining (2) */
         uint64_t min_yield_pages;               /* merges per full scan that count as yield (64) */
         bool pressure_only;                     /* merge only under memory pressure */
         uint32_t mem_available_below_pmy;       /* pressure if MemAvailable/MemTotal below (0 = off) */

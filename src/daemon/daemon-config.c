@@ -7,10 +7,13 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <syslog.h>
 
 #include "daemon-config.h"
+#include "fileio.h"
 #include "macro.h"
 
 static const char *const log_level_choices[] = {
@@ -18,6 +21,84 @@ static const char *const log_level_choices[] = {
 };
 
 static const char *const backend_choices[] = { "auto", "inject", "madvise", "none", NULL };
+static const char *const tuner_mode_choices[] = { "adaptive", "ksmtuned", "advisor", "static", "off", NULL };
+static const char *const at_exit_choices[] = { "restore", "keep", "stop", NULL };
+
+/* "50" or 12.5 (percent) -> permyriad. */
+static int dispatch_percent_pmy(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        double d;
+
+        if (!json_is_number(v))
+                return json_error_set(err, path, "expected a percentage from 0 to 100, got %s", json_type_name(v));
+        d = json_number_value(v);
+        if (!(d >= (double) f->min && d <= (double) f->max))
+                return json_error_set(err, path, "%g out of range, expected %" PRIi64 " to %" PRIi64 " (percent)",
+                                      d, f->min, f->max);
+        *(uint32_t *) dst = (uint32_t) (d * 100.0 + 0.5);
+        return 0;
+}
+
+/* milliseconds as a duration string ("10ms", "1s") for the sleep knobs. */
+static int dispatch_msec(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        usec_t u = 0;
+        int r;
+
+        r = json_dispatch_duration(f, path, v, &u, err);
+        if (r < 0)
+                return r;
+        *(uint64_t *) dst = u / USEC_PER_MSEC;
+        return 0;
+}
+
+/* whole seconds as a duration string ("200s", "5min"). */
+static int dispatch_sec(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        usec_t u = 0;
+        int r;
+
+        r = json_dispatch_duration(f, path, v, &u, err);
+        if (r < 0)
+                return r;
+        *(uint64_t *) dst = u / USEC_PER_SEC;
+        return 0;
+}
+
+#define TF(name, fn, field, ...) { name, fn, offsetof(DaemonConfig, tuner) + offsetof(TunerConfig, field), 0, __VA_ARGS__ }
+
+static const JsonField tuner_table[] = {
+        { "mode", json_dispatch_enum, offsetof(DaemonConfig, tuner.mode), 0, .choices = tuner_mode_choices },
+        { "interval", json_dispatch_duration, offsetof(DaemonConfig, tuner_interval_usec), 0,
+          .min = (int64_t) (100 * USEC_PER_MSEC), .max = (int64_t) USEC_PER_MINUTE },
+        { "at_exit", json_dispatch_enum, offsetof(DaemonConfig, at_exit), 0, .choices = at_exit_choices },
+        TF("sprint_pages_to_scan", json_dispatch_uint64, sprint_pages_to_scan, .min = 1, .max = UINT32_MAX),
+        TF("sprint_sleep", dispatch_msec, sprint_sleep_msec, .min = 0, .max = (int64_t) USEC_PER_MINUTE),
+        TF("maintain_pages_to_scan", json_dispatch_uint64, maintain_pages_to_scan, .min = 1, .max = UINT32_MAX),
+        TF("maintain_sleep", dispatch_msec, maintain_sleep_msec, .min = 0, .max = (int64_t) USEC_PER_MINUTE),
+        TF("min_pages_to_scan", json_dispatch_uint64, min_pages_to_scan, .min = 1, .max = UINT32_MAX),
+        TF("cpu_budget", dispatch_percent_pmy, cpu_budget_pmy, .min = 1, .max = 100),
+        TF("sprint_trigger", json_dispatch_size, sprint_trigger_bytes, .min = 1, .max = 1LL << 50),
+        TF("idle_scans", json_dispatch_uint64, idle_scans, .min = 1, .max = 100),
+        TF("min_yield_pages", json_dispatch_uint64, min_yield_pages, .min = 1, .max = 1LL << 32),
+        TF("pressure_only", json_dispatch_bool, pressure_only),
+        TF("mem_available_below", dispatch_percent_pmy, mem_available_below_pmy, .min = 0, .max = 100),
+        TF("psi_some_above", dispatch_percent_pmy, psi_some_above_pmy, .min = 0, .max = 100),
+        TF("stop_when_unpressured", json_dispatch_bool, stop_when_unpressured),
+        TF("hold_off", json_dispatch_duration, hold_off_usec, .min = 0, .max = (int64_t) USEC_PER_HOUR),
+        TF("advisor_target_scan_time", dispatch_sec, advisor_target_scan_time_sec, .min = (int64_t) USEC_PER_SEC,
+           .max = (int64_t) (24 * USEC_PER_HOUR)),
+        TF("advisor_max_cpu", json_dispatch_uint64, advisor_max_cpu, .min = 1, .max = 100),
+        TF("advisor_min_pages_to_scan", json_dispatch_uint64, advisor_min_pages_to_scan, .min = 1, .max = UINT32_MAX),
+        TF("advisor_max_pages_to_scan", json_dispatch_uint64, advisor_max_pages_to_scan, .min = 1, .max = UINT32_MAX),
+        TF("static_run", json_dispatch_uint64, static_run, .min = 0, .max = 1),
+        TF("static_pages_to_scan", json_dispatch_uint64, static_pages_to_scan, .min = 0, .max = UINT32_MAX),
+        TF("static_sleep", dispatch_msec, static_sleep_msec, .min = 0, .max = (int64_t) USEC_PER_MINUTE),
+        { "ksmtuned_conf", json_dispatch_string, offsetof(DaemonConfig, ksmtuned_conf), 0 },
+        {}
+};
+
+static int dispatch_tuner(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        /* dst points at the DaemonConfig (offset 0): the nested table addresses its fields. */
+        return json_dispatch(v, path, tuner_table, dst, err);
+}
 
 static const JsonField config_table[] = {
         { "sample_interval", json_dispatch_duration, offsetof(DaemonConfig, sample_interval_usec), 0,
@@ -29,6 +110,7 @@ static const JsonField config_table[] = {
         { "control_socket", json_dispatch_string, offsetof(DaemonConfig, control_socket), 0 },
         { "max_tracked", json_dispatch_uint64, offsetof(DaemonConfig, max_tracked), 0, .min = 1, .max = 1000000 },
         { "merge_attempts", json_dispatch_uint64, offsetof(DaemonConfig, merge_attempts), 0, .min = 1, .max = 100 },
+        { "tuner", dispatch_tuner, 0, 0 },
         {}
 };
 
@@ -41,18 +123,47 @@ void daemon_config_init(DaemonConfig *c) {
                 .control_socket = strdup(CONTROL_SOCKET_DEFAULT),
                 .max_tracked = MAX_TRACKED_DEFAULT,
                 .merge_attempts = MERGE_ATTEMPTS_DEFAULT,
+                .tuner_interval_usec = USEC_PER_SEC,
+                .at_exit = DAEMON_AT_EXIT_RESTORE,
         };
+        tuner_config_init(&c->tuner);
 }
 
 void daemon_config_done(DaemonConfig *c) {
         free(c->control_socket);
+        free(c->ksmtuned_conf);
         *c = (DaemonConfig) {};
 }
 
 /* Semantic checks across keys, after the table walk. */
-static int validate(const DaemonConfig *c, JsonError *err) {
+static int validate(DaemonConfig *c, JsonError *err) {
         if (!c->control_socket)
                 return -ENOMEM;
+        if (c->tuner.advisor_min_pages_to_scan > c->tuner.advisor_max_pages_to_scan)
+                return json_error_set(err, "tuner.advisor_min_pages_to_scan",
+                                      "must not exceed tuner.advisor_max_pages_to_scan (%" PRIu64 ")",
+                                      c->tuner.advisor_max_pages_to_scan);
+        if (c->tuner.min_pages_to_scan > c->tuner.sprint_pages_to_scan)
+                return json_error_set(err, "tuner.min_pages_to_scan", "must not exceed tuner.sprint_pages_to_scan (%" PRIu64 ")",
+                                      c->tuner.sprint_pages_to_scan);
+        if (c->tuner.pressure_only && c->tuner.mem_available_below_pmy == 0 && c->tuner.psi_some_above_pmy == 0)
+                return json_error_set(err, "tuner.pressure_only",
+                                      "needs tuner.mem_available_below and/or tuner.psi_some_above");
+        if (c->ksmtuned_conf) {
+                _cleanup_free_ char *text = NULL;
+                unsigned line = 0;
+                char key[64] = "";
+                int r;
+
+                r = read_virtual_file_at(AT_FDCWD, c->ksmtuned_conf, 1024 * 1024, &text, NULL);
+                if (r < 0)
+                        return json_error_set(err, "tuner.ksmtuned_conf", "cannot read '%s': %s", c->ksmtuned_conf,
+                                              strerror(-r));
+                r = ksmtuned_conf_parse(text, &c->tuner.ksmtuned, &line, key, sizeof(key));
+                if (r < 0)
+                        return json_error_set(err, "tuner.ksmtuned_conf", "'%s':%u: invalid value for %s",
+                                              c->ksmtuned_conf, line, key);
+        }
         if (!isempty(c->control_socket) &&
             (c->control_socket[0] != '/' || strlen(c->control_socket) >= 108)) {
                 if (err) {

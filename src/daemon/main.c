@@ -41,8 +41,8 @@ static void help(void) {
                "     --log-target=TARGET  auto, journal or stderr (default: auto)\n"
                "     --log-level=LEVEL    emerg, alert, crit, err, warning, notice, info or debug\n"
                "                          (overrides the config)\n"
-               "\nSignals: SIGHUP reloads the configuration; SIGTERM and SIGINT stop the daemon.\n"
-               "See ksmtuned-ng(8) and ksmtuned-ng.conf(5).\n",
+               "\nSignals: SIGHUP reloads the configuration and the policies; SIGTERM and SIGINT stop\n"
+               "the daemon.  See ksmtuned-ng(8), ksmtuned-ng.conf(5) and ksmtuned-ng.policy(5).\n",
                DAEMON_CONFIG_PATH_DEFAULT);
 }
 
@@ -154,10 +154,12 @@ static int check_config(const char *path, bool optional) {
 int main(int argc, char *argv[]) {
         _cleanup_free_ char **dirs_owner = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
-        /* CAP_SYS_PTRACE: inject prctl(PR_SET_MEMORY_MERGE) into other users' processes and read
-         * their /proc/PID/ksm_stat.  Nothing else is needed after start-up: the control socket is
-         * bound, sysfs/procfs reads need none.  (BPF statistics will add CAP_BPF/CAP_PERFMON.) */
-        static const cap_value_t keep[] = { CAP_SYS_PTRACE };
+        /* CAP_SYS_PTRACE: inject prctl(PR_SET_MEMORY_MERGE) into other users' processes (ptrace
+         * access).  CAP_DAC_READ_SEARCH: /proc/PID/ksm_stat, /proc/PID/mem (vdso) and friends are
+         * mode 0400 owned by the process's user, so ptrace access alone does not open them for
+         * another uid.  Nothing else is needed after start-up: the control socket is bound, sysfs
+         * writes are by uid 0 on root-owned files.  (BPF statistics will add CAP_BPF/CAP_PERFMON.) */
+        static const cap_value_t keep[] = { CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
         int r;
 
         r = parse_argv(argc, argv);

@@ -39,7 +39,7 @@
  * (min_age, min_anon_memory), and then at most this often: facts cost three procfs reads. */
 #define UNMATCHED_RECHECK (10 * USEC_PER_SEC)
 /* After a cgroup event, rescan this soon: a burst of events (a container starting) costs one walk. */
-#define CGROUP_EVENT_DEBOUNCE (20 * USEC_PER_MSEC)
+#define CGROUP_EVENT_DEBOUNCE (100 * USEC_PER_MSEC)
 
 static const char *const track_state_names[_TRACK_STATE_MAX] = {
         [TRACK_PENDING] = "pending",
@@ -132,8 +132,12 @@ int manager_load_policies(Manager *m, bool startup) {
         for (size_t i = 0; i < set->n_errors; i++) {
                 char e[900];
 
+                _cleanup_(log_fields_done) LogFields rf = {};
+
                 json_error_format(&set->errors[i], e, sizeof(e));
-                log_error("Policy rejected: %s", e);
+                log_fields_add(&rf, "MESSAGE_ID=%s", KSMT_MESSAGE_ID_POLICY_REJECTED);
+                log_fields_add(&rf, "KSMT_POLICY_FILE=%s", set->errors[i].file);
+                log_fields_send(&rf, LOG_ERR, -EINVAL, "Policy rejected: %s", e);
                 if (i == 0)
                         snprintf(msg, sizeof(msg), "%s%s", e, set->n_errors > 1 ? " (and more)" : "");
         }
@@ -174,6 +178,8 @@ static void read_facts(Manager *m, Tracked *t, const Policy *any_needs_exe, Proc
         ProcStat st;
         char path[64];
 
+        /* comm changes when a wrapper execs the real program: read it again each time. */
+        (void) proc_comm_read_at(m->proc_fd, t->ref.pid, t->comm, sizeof(t->comm));
         *f = (ProcessFacts) { .cgroup = t->cgroup, .comm = t->comm, .uid = t->uid };
 
         snprintf(path, sizeof(path), "%d/status", (int) t->ref.pid);
@@ -258,7 +264,7 @@ static bool retryable(MergeReason r) {
 }
 
 static void schedule_retry(Manager *m, Tracked *t) {
-        usec_t backoff = USEC_PER_SEC << MIN(t->attempts, 16U);
+        usec_t backoff = USEC_PER_SEC << MIN(t->attempts > 0 ? t->attempts - 1 : 0, 16U);    /* 1 s, 2 s, 4 s … */
 
         t->next_attempt_usec = now_usec(CLOCK_MONOTONIC) + MIN(backoff, RETRY_BACKOFF_MAX);
 }
@@ -285,15 +291,27 @@ static void act(Manager *m, Tracked *t, const Policy *p, bool enable) {
                         t->backend = t->last.backend;
                         t->when_unmatched = p ? p->when_unmatched : POLICY_UNMATCHED_LEAVE;
                         t->enabled_realtime_usec = now_usec(CLOCK_REALTIME);
+                        {
+                                _cleanup_free_ char *status = NULL;
+                                char path[48];
+                                const char *a;
+                                unsigned long long kb;
+
+                                snprintf(path, sizeof(path), "%d/status", (int) t->ref.pid);
+                                if (read_virtual_file_at(m->proc_fd, path, 64 * 1024, &status, NULL) >= 0 &&
+                                    (a = strstr(status, "\nRssAnon:")) && sscanf(a + 9, "%llu", &kb) == 1)
+                                        t->anon_bytes = (uint64_t) kb * 1024;
+                                manager_tuner_note_enabled(m, t->anon_bytes);
+                        }
                 } else
                         t->merged_by_us = false;
                 log_result(m, t, enable, LOG_INFO);
                 return;
         case MERGE_OUTCOME_ALREADY:
                 t->attempts = 0;
-                if (enable && !t->merged_by_us)
-                        t->state = TRACK_ALREADY;
-                if (!enable)
+                if (enable)
+                        t->state = t->merged_by_us ? TRACK_ENABLED : TRACK_ALREADY;
+                else
                         t->merged_by_us = false;
                 return;
         default:
@@ -333,7 +351,7 @@ static void evaluate(Manager *m, Tracked *t) {
 
                 t->state = !p ? TRACK_UNMATCHED : p->action == POLICY_ACTION_NEVER ? TRACK_NEVER : TRACK_IGNORED;
                 t->next_attempt_usec = now_usec(CLOCK_MONOTONIC) + UNMATCHED_RECHECK;
-                if (undo)
+                if (undo && m->config.merge_backend != DAEMON_BACKEND_NONE)    /* "none": touch nothing */
                         act(m, t, p, false);
                 return;
         }
@@ -377,7 +395,7 @@ static void consider(Manager *m, pid_t pid, const char *cgroup) {
                         }
                 }
                 if (moved || t->generation != m->policy_generation ||
-                    (t->state == TRACK_UNMATCHED && now_usec(CLOCK_MONOTONIC) >= t->next_attempt_usec &&
+                    (IN_SET(t->state, TRACK_UNMATCHED, TRACK_IGNORED) && now_usec(CLOCK_MONOTONIC) >= t->next_attempt_usec &&
                      policies_time_dependent(m->policies)) ||         /* min_age / min_anon may now hold */
                     (t->state == TRACK_PENDING && now_usec(CLOCK_MONOTONIC) >= t->next_attempt_usec))
                         evaluate(m, t);
@@ -571,7 +589,6 @@ int manager_rescan(Manager *m) {
 
 static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        uint64_t counts[_TRACK_STATE_MAX];
         int r;
 
         r = sd_event_source_set_time_relative(s, m->config.rescan_interval_usec);
@@ -581,9 +598,7 @@ static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 return log_error_errno(r, "Failed to re-arm the rescan timer: %m");
 
         (void) manager_rescan(m);
-        manager_count_states(m, counts);
-        (void) sd_notifyf(false, "STATUS=%" PRIu64 " processes merged, %zu tracked, %zu policies",
-                          counts[TRACK_ENABLED], m->tracked.n, m->policies ? m->policies->n : 0);
+        manager_notify_status(m);
         return 0;
 }
 
@@ -695,7 +710,7 @@ json_t *manager_status_json(Manager *m) {
         for (size_t i = 0; i < m->n_policy_dirs; i++)
                 json_array_append_new(dirs, json_string(m->policy_dirs[i]));
 
-        o = json_pack("{s:s, s:i, s:I, s:s, s:s?, s:o, s:o, s:o, s:o, s:{s:I, s:b, s:s?, s:s?}, s:o, s:I, s:I, s:I, s:I, s:I, s:s}",
+        o = json_pack("{s:s, s:i, s:I, s:s, s:s?, s:o, s:o, s:o, s:o, s:{s:I, s:b, s:s?, s:s?}, s:o, s:I, s:I, s:I, s:I, s:I, s:s, s:o}",
                       "version", PACKAGE_VERSION,
                       "pid", (int) getpid(),
                       "started_realtime_usec", (json_int_t) m->started_realtime_usec,
@@ -716,7 +731,8 @@ json_t *manager_status_json(Manager *m) {
                       "rescans", (json_int_t) m->n_rescans,
                       "cgroup_events", (json_int_t) m->n_cgroup_events,
                       "last_rescan_usec", (json_int_t) m->last_rescan_usec,
-                      "merge_backend", (const char *[]) { "auto", "inject", "madvise", "none" }[m->config.merge_backend]);
+                      "merge_backend", (const char *[]) { "auto", "inject", "madvise", "none" }[m->config.merge_backend],
+                      "tuner", manager_tuner_json(m));
         if (o && m->engine) {
                 const MergeProbe *p = merge_engine_probe(m->engine);
                 json_t *b = json_object_get(o, "backends");

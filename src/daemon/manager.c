@@ -62,6 +62,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         control_free(m->control);
+        manager_tuner_done(m);
         manager_procs_done(m);
         sd_event_source_disable_unref(m->sample_timer);
         sd_event_source_disable_unref(m->sighup);
@@ -169,8 +170,19 @@ static void log_sample(Manager *m) {
                         ksm_snapshot_get(&snap, KSM_KNOB_PAGES_UNSHARED, 0),
                         ratio, ksm_snapshot_get(&snap, KSM_KNOB_FULL_SCANS, 0), cpu);
 
-        (void) sd_notifyf(false, "STATUS=KSM %s, saved %s, ksmd CPU %s",
-                          strna(ksm_run_mode_to_string(run)), saved, cpu);
+        snprintf(m->status_ksm, sizeof(m->status_ksm), "KSM %s, saved %s, ksmd CPU %s",
+                 strna(ksm_run_mode_to_string(run)), saved, cpu);
+        manager_notify_status(m);
+}
+
+void manager_notify_status(Manager *m) {
+        uint64_t counts[_TRACK_STATE_MAX];
+
+        manager_count_states(m, counts);
+        (void) sd_notifyf(false, "STATUS=%s; %" PRIu64 " processes merged, %zu tracked; tuner %s %s",
+                          m->status_ksm[0] ? m->status_ksm : "KSM not sampled yet", counts[TRACK_ENABLED],
+                          m->tracked.n, tuner_mode_to_string(m->config.tuner.mode),
+                          tuner_phase_to_string(m->tuner_state.phase));
 }
 
 static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -216,8 +228,16 @@ int manager_reload(Manager *m) {
                 _cleanup_(log_fields_done) LogFields f = {};
                 char iv[FORMAT_DURATION_MAX];
 
+                bool tuner_changed = n.tuner.mode != m->config.tuner.mode;
+
                 daemon_config_done(&m->config);
                 m->config = n;
+                if (tuner_changed) {
+                        /* A new mode starts from scratch; the knobs found at start stay the reference. */
+                        m->tuner_state = (TunerState) {};
+                        if (!m->tuner_timer && m->event)
+                                (void) manager_tuner_startup(m);
+                }
                 m->n_reloads++;
                 free(m->last_reload_error);
                 m->last_reload_error = NULL;
@@ -321,6 +341,9 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
         r = control_new(m, m->config.control_socket, &m->control);
+        if (r < 0)
+                return r;
+        r = manager_tuner_startup(m);
         if (r < 0)
                 return r;
 

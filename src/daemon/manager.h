@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * manager.h - the daemon's core: owns the sd-event loop, the sampling timer, signals, reload,
- * sd_notify and the watchdog.  Parses nothing itself (daemon-config does) and decides nothing
- * about KSM yet (the tuner will).
+ * manager.h - the daemon's core: owns the sd-event loop, timers, signals, reload, sd_notify, the
+ * watchdog, the tracked processes (manager-procs.c) and the tuner's I/O (manager-tuner.c).  Parses
+ * nothing itself (daemon-config, policy) and decides nothing itself (policy, tuner, merge engine).
  */
 #pragma once
 
@@ -18,6 +18,7 @@
 #include "merge.h"
 #include "pidmap.h"
 #include "policy.h"
+#include "tuner.h"
 
 typedef struct Control Control;
 
@@ -30,7 +31,7 @@ typedef enum TrackState {
         TRACK_IGNORED,          /* its policy says "ignore" */
         TRACK_NEVER,            /* its policy says "never" (opt-out) */
         TRACK_SKIPPED,          /* the engine refused (reason kept); retried on policy change */
-        TRACK_FAILED,           /* gave up after merge_attempts */
+        TRACK_FAILED,           /* gave up: a non-retryable failure, or merge_attempts used up */
         _TRACK_STATE_MAX,
 } TrackState;
 
@@ -56,6 +57,7 @@ typedef struct Tracked {
         uint64_t seen_rescan;           /* the rescan that last found it in a watched cgroup */
         bool merged_by_us;
         PolicyUnmatched when_unmatched; /* of the policy that merged it */
+        uint64_t anon_bytes;            /* RssAnon when it was enabled (the tuner's "committed") */
 } Tracked;
 
 struct Manager {
@@ -79,6 +81,7 @@ struct Manager {
         uint64_t last_sample_usec;
 
         const char *status_text;        /* STATUS= until the first sample (static string) */
+        char status_ksm[128];           /* the KSM half of STATUS=, from the last sample */
         unsigned n_reloads;
         char *last_reload_error;
         uint64_t started_realtime_usec;
@@ -103,6 +106,18 @@ struct Manager {
         usec_t last_rescan_usec;        /* how long the last walk took */
 
         Control *control;
+
+        /* the tuner (manager-tuner.c) */
+        sd_event_source *tuner_timer;
+        TunerState tuner_state;
+        TunerDecision tuner_decision;           /* the last one that changed something */
+        uint64_t tuner_decision_realtime_usec;
+        uint64_t tuner_new_bytes;               /* made mergeable since the last step */
+        KsmSnapshot knobs_at_start;
+        unsigned knobs_written;                 /* bit per KsmKnob the tuner wrote */
+        KsmKnob last_failed_knob;
+        int last_failed_error;
+        char *tuner_error;                      /* why the last write failed, for status */
 };
 
 int manager_new(const char *config_path, bool config_optional, int log_level_override,
@@ -118,6 +133,9 @@ int manager_run(Manager *m);
  * Returns 0 if both were (re)loaded, <0 if either was refused (the reason is in last_*_error). */
 int manager_reload(Manager *m);
 
+/* Sends STATUS= with the KSM summary, the process counts and the tuner phase. */
+void manager_notify_status(Manager *m);
+
 /* manager-procs.c */
 int manager_procs_startup(Manager *m);
 void manager_procs_done(Manager *m);
@@ -130,3 +148,11 @@ void manager_count_states(Manager *m, uint64_t counts[_TRACK_STATE_MAX]);
 json_t *manager_status_json(Manager *m);
 /* @uid: only processes of this uid, or (uid_t) -1 for all. */
 json_t *manager_processes_json(Manager *m, uid_t uid);
+
+/* manager-tuner.c */
+int manager_tuner_startup(Manager *m);
+/* Leaves ksmd as tuner.at_exit says and releases the tuner. */
+void manager_tuner_done(Manager *m);
+/* The manager made @bytes of anonymous memory mergeable: the adaptive tuner may sprint. */
+void manager_tuner_note_enabled(Manager *m, uint64_t bytes);
+json_t *manager_tuner_json(Manager *m);

@@ -141,6 +141,8 @@ int meminfo_parse(const char *buf, MemInfo *ret) {
                 { "AnonPages",    MEMINFO_ANON,       offsetof(MemInfo, anon_pages) },
                 { "SwapTotal",    MEMINFO_SWAP_TOTAL, offsetof(MemInfo, swap_total) },
                 { "SwapFree",     MEMINFO_SWAP_FREE,  offsetof(MemInfo, swap_free) },
+                { "Buffers",      MEMINFO_BUFFERS,    offsetof(MemInfo, buffers) },
+                { "Cached",       MEMINFO_CACHED,     offsetof(MemInfo, cached) },
         };
         _cleanup_free_ char *copy = NULL;
         MemInfo mi = {};

@@ -33,7 +33,7 @@ cat >"$P/40-optout.json" <<JSON
   "cgroups": ["/$base/both"], "action": "never", "priority": -1000 }
 JSON
 cat >"$T/cfg.json" <<JSON
-{ "sample_interval": "10s", "rescan_interval": "4s", "control_socket": "$T/ctl.sock" }
+{ "sample_interval": "10s", "rescan_interval": "4s", "control_socket": "$T/ctl.sock", "tuner": { "mode": "off" } }
 JSON
 
 # in_cgroup NAME CG MODE...: start an inject-target and move it into cgroup CG.
@@ -65,6 +65,17 @@ check "process outside every cgroup is left alone" unmerged "$PID_d"
 
 in_cgroup e merge sleep 60 1
 check "a process started after the daemon is picked up" wait_for 10 merged "$PID_e"
+
+# Another user's process: ksm_stat is 0400 for its owner, so the daemon needs CAP_DAC_READ_SEARCH
+# besides CAP_SYS_PTRACE after dropping the rest.
+chmod 755 "$T"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$INJECT_TARGET" sleep 60 1 </dev/null >"$T/nb.out" 2>&1 &
+nb=$!
+on_exit "kill -KILL $nb 2>/dev/null; wait $nb 2>/dev/null"
+wait_for 10 grep -q '^ready' "$T/nb.out" || fail "nobody's target did not start"
+echo "$nb" >"$CG/merge/cgroup.procs"
+check "a process of another user (nobody) is merged too" wait_for 10 merged "$nb"
+kill -KILL "$nb"; wait "$nb" 2>/dev/null
 
 # A new cgroup that gets its first process is seen through inotify (cgroup directory created,
 # cgroup.events "populated" changed), well before the 4 s rescan.

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 [ -d /sys/kernel/mm/ksm ] || skip "kernel without KSM"
 
 cfg=$T/ksmtuned-ng.json
-printf '{ "sample_interval": "200ms", "log_level": "info" }\n' >"$cfg"
+printf '{ "sample_interval": "200ms", "log_level": "info", "tuner": { "mode": "off" } }\n' >"$cfg"
 
 WD_USEC=400000 python3 "$HELPERS_DIR/notify-listen.py" "$T/notify.log" "$T/notify.sock" -- \
     "$KSMTUNED_NG" --config "$cfg" --log-target=stderr 2>"$T/daemon.err" &
@@ -30,7 +30,7 @@ check "status line names ksmd CPU" grep -q 'ksmd CPU [0-9.]*%' "$T/daemon.err"
 check "STATUS carries the KSM summary" wait_for 5 has 'STATUS=KSM'
 
 # Reload with a valid, slower interval.
-printf '{ "sample_interval": "2s" }\n' >"$cfg"
+printf '{ "sample_interval": "2s", "tuner": { "mode": "off" } }\n' >"$cfg"
 kill -HUP $listener
 check "RELOADING=1 after SIGHUP" wait_for 5 has 'RELOADING=1'
 check "READY=1 again after reload" wait_for 5 sh -c "[ \$(grep -c 'READY=1' '$T/notify.log') -ge 2 ]"

@@ -12,7 +12,7 @@ status_id=$(sed -n 's/.*KSMT_MESSAGE_ID_STATUS *"\([0-9a-f]*\)".*/\1/p' "$INCLUD
 started_id=$(sed -n 's/.*KSMT_MESSAGE_ID_STARTED *"\([0-9a-f]*\)".*/\1/p' "$INCLUDE_DIR/log.h")
 [ ${#status_id} -eq 32 ] || fail "cannot read KSMT_MESSAGE_ID_STATUS from log.h"
 
-printf '{ "sample_interval": "200ms" }\n' >"$T/cfg.json"
+printf '{ "sample_interval": "200ms", "tuner": { "mode": "off" } }\n' >"$T/cfg.json"
 cat >"$T/inside.sh" <<INNER
 set -e
 "$KSMTUNED_NG" --config "$T/cfg.json" >"$T/stdout" 2>"$T/stderr" &
