@@ -6,12 +6,13 @@
  *
  * Modes:
  *   adaptive  (default) sprint when much new mergeable memory appears (the daemon's own enable
- *             events, or growth of pages_unshared + pages_volatile, i.e. new rmap_items), keep
- *             sprinting while full scans keep yielding merges, fall back to a slow maintenance
- *             pace after `idle_scans` full scans without yield; stay inside a ksmd CPU budget
- *             (percent of one CPU) by scaling pages_to_scan; optionally merge only under memory
- *             pressure (MemAvailable below a threshold and/or PSI memory "some" avg10 above one),
- *             and then either stop (run=0, merged pages stand) or keep maintaining when it is gone.
+ *             events, or growth of pages_unshared + pages_volatile, i.e. new rmap_items, added up
+ *             over the maintain phase), keep sprinting while full scans keep yielding merges, fall
+ *             back to a slow maintenance pace after `idle_scans` full scans without yield; stay
+ *             inside a ksmd CPU budget (percent of one CPU) by scaling pages_to_scan; optionally
+ *             merge only under memory pressure (MemAvailable below a threshold and/or PSI memory
+ *             "some" avg10 above one), and then either stop (run=0, merged pages stand) or keep
+ *             maintaining when it is gone (pressure coming back starts a new sprint).
  *   ksmtuned  the 2009 ksmtuned script, decision for decision: every monitor_interval, with
  *             thres = max(total * thres_coef / 100, thres_const) (kB), free = MemFree + Buffers +
  *             Cached (kB) and committed (kB): if committed + thres < total and free > thres: run=0;
@@ -131,12 +132,13 @@ typedef struct TunerState {
         uint64_t scan_start_full_scans;         /* full_scans when the current yield window began */
         uint64_t scan_start_sharing;
         unsigned idle_scan_count;
-        uint64_t last_unshared_volatile;
+        uint64_t last_unshared_volatile;        /* at the last step; in maintain, the lowest since it began */
         bool have_last;
         nsec_t last_cpu_ns;
         usec_t last_cpu_usec;
         uint32_t last_cpu_pmy;                  /* ksmd CPU over the last step */
         uint64_t current_pages_to_scan;         /* what the tuner last asked for */
+        bool pressured;                         /* adaptive, pressure_only: the last step saw pressure */
 } TunerState;
 
 typedef struct TunerDecision {

@@ -93,17 +93,18 @@ int ksmtuned_conf_parse(const char *text, KsmtunedSettings *k, unsigned *ret_lin
         static const struct {
                 const char *key;
                 size_t offset;
+                int64_t min;
         } keys[] = {
-                { "KSM_SLEEP_MSEC",   offsetof(KsmtunedSettings, sleep_msec) },
-                { "KSM_NPAGES_BOOST", offsetof(KsmtunedSettings, npages_boost) },
-                { "KSM_NPAGES_DECAY", offsetof(KsmtunedSettings, npages_decay) },
-                { "KSM_NPAGES_MIN",   offsetof(KsmtunedSettings, npages_min) },
-                { "KSM_NPAGES_MAX",   offsetof(KsmtunedSettings, npages_max) },
-                { "KSM_THRES_COEF",   offsetof(KsmtunedSettings, thres_coef) },
-                { "KSM_THRES_CONST",  offsetof(KsmtunedSettings, thres_const_kb) },
+                { "KSM_SLEEP_MSEC",   offsetof(KsmtunedSettings, sleep_msec),     0 },
+                { "KSM_NPAGES_BOOST", offsetof(KsmtunedSettings, npages_boost),   -1000000000LL },
+                { "KSM_NPAGES_DECAY", offsetof(KsmtunedSettings, npages_decay),   -1000000000LL },
+                { "KSM_NPAGES_MIN",   offsetof(KsmtunedSettings, npages_min),     0 },
+                { "KSM_NPAGES_MAX",   offsetof(KsmtunedSettings, npages_max),     0 },
+                { "KSM_THRES_COEF",   offsetof(KsmtunedSettings, thres_coef),     0 },
+                { "KSM_THRES_CONST",  offsetof(KsmtunedSettings, thres_const_kb), 0 },
         };
         KsmtunedSettings n = *k;
-        unsigned line = 0;
+        unsigned line = 0, min_line = 0, max_line = 0;
         const char *p = text;
 
         while (p && *p) {
@@ -151,9 +152,13 @@ int ksmtuned_conf_parse(const char *text, KsmtunedSettings *k, unsigned *ret_lin
                 }
                 for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                         if (streq(key, keys[i].key)) {
-                                if (safe_atoi64(val, &v) < 0 || v < -1000000000LL || v > 1000000000LL)
+                                if (safe_atoi64(val, &v) < 0 || v < keys[i].min || v > 1000000000LL)
                                         goto bad;
                                 *(int64_t *) ((uint8_t *) &n + keys[i].offset) = v;
+                                if (keys[i].offset == offsetof(KsmtunedSettings, npages_min))
+                                        min_line = line;
+                                else if (keys[i].offset == offsetof(KsmtunedSettings, npages_max))
+                                        max_line = line;
                                 break;
                         }
                 continue;       /* DEBUG, LOGFILE…: ignored, as by the script */
@@ -164,11 +169,12 @@ int ksmtuned_conf_parse(const char *text, KsmtunedSettings *k, unsigned *ret_lin
                         snprintf(ret_key, key_size, "%s", key);
                 return -EINVAL;
         }
-        if (n.npages_min < 0 || n.npages_max < n.npages_min || n.thres_coef < 0 || n.thres_const_kb < 0 || n.sleep_msec < 0) {
+        if (n.npages_max < n.npages_min) {
+                /* Blame the later of the two assignments: that is where the pair stopped making sense. */
                 if (ret_line)
-                        *ret_line = 0;
+                        *ret_line = MAX(min_line, max_line);
                 if (ret_key)
-                        snprintf(ret_key, key_size, "%s", n.npages_max < n.npages_min ? "KSM_NPAGES_MAX" : "KSM_*");
+                        snprintf(ret_key, key_size, "%s", max_line >= min_line ? "KSM_NPAGES_MAX" : "KSM_NPAGES_MIN");
                 return -EINVAL;
         }
         *k = n;
@@ -242,6 +248,8 @@ static void step_ksmtuned(const TunerConfig *c, const TunerObservation *o, Tuner
         sleep_msec = k->sleep_msec * 16 * 1024 * 1024 / total;
         if (sleep_msec <= 10)
                 sleep_msec = 10;
+        if (sleep_msec > UINT32_MAX)            /* KSM_SLEEP_MSEC up to 10^9 on a small host */
+                sleep_msec = UINT32_MAX;
         want_pace(o, d, st->npages, sleep_msec);
         want_run(o, d, 1);
         d->phase = TUNER_PHASE_RUNNING;
@@ -264,11 +272,17 @@ static bool pressured(const TunerConfig *c, const TunerObservation *o, char *why
         return false;
 }
 
-static void step_adaptive(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d) {
+/* @cpu_valid: st->last_cpu_pmy was measured by this step (ksmd's CPU time read now and before). */
+static void step_adaptive(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d,
+                          bool cpu_valid) {
         uint64_t page = o->page_size ?: 4096;
         uint64_t rmap_new = o->pages_unshared + o->pages_volatile;
+        /* Growth since the last step, or in maintain since the phase began (its lowest point): at the
+         * maintain pace ksmd adds rmap_items for new memory at only about 2 MiB/s (100 pages per 200 ms),
+         * so growth per step alone would never reach sprint_trigger_bytes there. */
         uint64_t grew = st->have_last && rmap_new > st->last_unshared_volatile ? rmap_new - st->last_unshared_volatile : 0;
         bool trigger = o->new_mergeable_bytes >= c->sprint_trigger_bytes || grew * page >= c->sprint_trigger_bytes;
+        bool pressure = false, pressure_began;
         TunerPhase phase = st->phase;
         char why[96] = "";
 
@@ -290,11 +304,18 @@ static void step_adaptive(const TunerConfig *c, const TunerObservation *o, Tuner
                 st->scan_start_sharing = o->pages_sharing;
         }
 
-        if (c->pressure_only && !pressured(c, o, why, sizeof(why))) {
+        if (c->pressure_only)
+                pressure = pressured(c, o, why, sizeof(why));
+        /* Without stop_when_unpressured the phase before pressure is maintain, not stopped: remember
+         * whether the last step saw pressure, so that its arrival starts a sprint there too. */
+        pressure_began = c->pressure_only && pressure && !st->pressured;
+        st->pressured = pressure;
+
+        if (c->pressure_only && !pressure) {
                 phase = c->stop_when_unpressured ? TUNER_PHASE_STOPPED : TUNER_PHASE_MAINTAIN;
                 snprintf(d->reason, sizeof(d->reason), "no memory pressure: %s",
                          phase == TUNER_PHASE_STOPPED ? "stopped, merged pages stand" : "maintain");
-        } else if (phase == TUNER_PHASE_START || phase == TUNER_PHASE_STOPPED) {
+        } else if (phase == TUNER_PHASE_START || phase == TUNER_PHASE_STOPPED || pressure_began) {
                 snprintf(d->reason, sizeof(d->reason), "%s%s%s: sprint to find what there is to merge",
                          phase == TUNER_PHASE_START ? "start" : "memory pressure", why[0] ? ", " : "", why);
                 phase = TUNER_PHASE_SPRINT;
@@ -307,7 +328,7 @@ static void step_adaptive(const TunerConfig *c, const TunerObservation *o, Tuner
                 st->current_pages_to_scan = 0;
                 snprintf(d->reason, sizeof(d->reason), "sprint: %s of new mergeable memory",
                          format_bytes(b, sizeof(b), (int64_t) MAX(o->new_mergeable_bytes, grew * page)));
-        } else if (phase == TUNER_PHASE_SPRINT && st->idle_scan_count >= c->idle_scans) {
+        } else if (phase == TUNER_PHASE_SPRINT && st->idle_scan_count >= c->idle_scans && !trigger) {
                 phase = TUNER_PHASE_MAINTAIN;
                 snprintf(d->reason, sizeof(d->reason), "maintain: %u full scans without yield (< %" PRIu64 " merges each)",
                          st->idle_scan_count, c->min_yield_pages);
@@ -323,14 +344,18 @@ static void step_adaptive(const TunerConfig *c, const TunerObservation *o, Tuner
 
                 /* The CPU budget: scale the batch to the measured ksmd CPU (after a hold-off, so the
                  * counters have caught up with the last change and the pace does not oscillate). */
-                if (phase == st->phase && o->now_usec >= st->last_change_usec + c->hold_off_usec && st->last_cpu_pmy > 0) {
+                if (phase == st->phase && o->now_usec >= st->last_change_usec + c->hold_off_usec && cpu_valid) {
                         if (st->last_cpu_pmy > c->cpu_budget_pmy + c->cpu_budget_pmy / 10) {
                                 pages = MAX(c->min_pages_to_scan, pages * c->cpu_budget_pmy / st->last_cpu_pmy);
                                 snprintf(d->reason, sizeof(d->reason), "budget: ksmd at %" PRIu32 ".%02" PRIu32
                                          " %% of a CPU > %" PRIu32 " %%: pages_to_scan %" PRIu64,
                                          st->last_cpu_pmy / 100, st->last_cpu_pmy % 100, c->cpu_budget_pmy / 100, pages);
-                        } else if (st->last_cpu_pmy < c->cpu_budget_pmy / 2 && pages < c->sprint_pages_to_scan)
+                        } else if (st->last_cpu_pmy < c->cpu_budget_pmy / 2 && pages < c->sprint_pages_to_scan) {
                                 pages = MIN(c->sprint_pages_to_scan, pages * 2);
+                                snprintf(d->reason, sizeof(d->reason), "budget: ksmd at %" PRIu32 ".%02" PRIu32
+                                         " %% of a CPU < %" PRIu32 " %%: pages_to_scan %" PRIu64,
+                                         st->last_cpu_pmy / 100, st->last_cpu_pmy % 100, c->cpu_budget_pmy / 200, pages);
+                        }
                 }
                 st->current_pages_to_scan = pages;
                 want_run(o, d, 1);
@@ -348,19 +373,24 @@ static void step_adaptive(const TunerConfig *c, const TunerObservation *o, Tuner
                 break;
         }
         d->phase = phase;
-        st->last_unshared_volatile = rmap_new;
+        if (phase != TUNER_PHASE_MAINTAIN || rmap_new < st->last_unshared_volatile)
+                st->last_unshared_volatile = rmap_new;
 }
 
 int tuner_step(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d) {
+        bool cpu_valid = false;
+
         if (!c || !o || !st || !d)
                 return -EINVAL;
 
         *d = (TunerDecision) { .phase = st->phase };
 
         if (o->have_cpu) {
-                if (st->last_cpu_usec > 0 && o->now_usec > st->last_cpu_usec && o->ksmd_cpu_ns >= st->last_cpu_ns)
+                if (st->last_cpu_usec > 0 && o->now_usec > st->last_cpu_usec && o->ksmd_cpu_ns >= st->last_cpu_ns) {
                         st->last_cpu_pmy = (uint32_t) MIN(cpu_usage_pmy(o->ksmd_cpu_ns - st->last_cpu_ns,
                                                                         o->now_usec - st->last_cpu_usec), 1000000U);
+                        cpu_valid = true;
+                }
                 st->last_cpu_ns = o->ksmd_cpu_ns;
                 st->last_cpu_usec = o->now_usec;
         }
@@ -402,14 +432,19 @@ int tuner_step(const TunerConfig *c, const TunerObservation *o, TunerState *st, 
                         d->phase = st->phase;
                 break;
         case TUNER_MODE_ADAPTIVE:
-                step_adaptive(c, o, st, d);
+                step_adaptive(c, o, st, d, cpu_valid);
                 break;
         default:
                 return -EINVAL;
         }
 
-        if (changes(d))
+        if (changes(d)) {
                 st->last_change_usec = o->now_usec;
+                /* A knob changed behind our back is put back: say so rather than nothing. */
+                if (!d->reason[0])
+                        snprintf(d->reason, sizeof(d->reason), "%s: restoring the knobs of this phase",
+                                 tuner_phase_to_string(d->phase));
+        }
         st->phase = d->phase;
         st->have_last = true;
         return changes(d) ? 1 : 0;
