@@ -169,6 +169,20 @@ static void print_daemon(json_t *d, int err, const char *error_name, const char 
                 if (json_is_string(json_object_get(lr, "policy_error")))
                         printf("    policies: %s\n", json_string_value(json_object_get(lr, "policy_error")));
         }
+        {
+                json_t *t = json_object_get(d, "tuner");
+
+                if (t)
+                        printf("  %-20s %s, %s (pages_to_scan %" JSON_INTEGER_FORMAT ", sleep %" JSON_INTEGER_FORMAT
+                               " ms, ksmd %.2f %% of a CPU): %s%s%s\n", "tuner",
+                               json_string_value(json_object_get(t, "mode")), json_string_value(json_object_get(t, "phase")),
+                               json_integer_value(json_object_get(t, "pages_to_scan")),
+                               json_integer_value(json_object_get(t, "sleep_msec")),
+                               (double) json_integer_value(json_object_get(t, "ksmd_cpu_pmy")) / 100.0,
+                               json_string_value(json_object_get(t, "reason")) ?: "",
+                               json_is_string(json_object_get(t, "last_write_error")) ? "; last write failed: " : "",
+                               json_string_value(json_object_get(t, "last_write_error")) ?: "");
+        }
         printf("  %-20s %" JSON_INTEGER_FORMAT " tracked:", "processes", json_integer_value(json_object_get(d, "tracked")));
         json_object_foreach(json_object_get(d, "processes"), key, v)
                 if (json_integer_value(v) > 0)
