@@ -26,8 +26,17 @@
  *     "priority": 0,                                 -1000..1000; higher wins among merge/ignore
  *     "when_unmatched": "leave",                     "leave" (default) | "unmerge": what to do
  *                                                    when a process this policy merged stops matching
- *     "allow_seccomp": false                         also inject into seccomp-filtered processes
+ *     "allow_seccomp": false,                        also inject into seccomp-filtered processes
+ *     "effort": {                                    judge whether merging pays, per process:
+ *       "min_yield": 10,                             percent of its scanned pages (rmap_items) that
+ *                                                    must be merged (ksm_merging_pages + ksm_zero_pages);
+ *                                                    0 (default) never judges
+ *       "after_scans": 3,                            full scans after enabling before judging (1..1000)
+ *       "when_wasted": "report"                      "report" (default) | "unmerge": make it
+ *     }                                              unmergeable again so ksmd stops scanning it
  *   }
+ * A process whose yield stays below min_yield, or whose ksm_process_profit is negative (its rmap
+ * items cost more than its merges save), is "wasted effort".
  *
  * Decision for one process (policy_set_decide()): among the policies that match it, any "never"
  * wins outright (an opt-out beats every merge, whatever the priorities: KSM is a cross-tenant side
@@ -87,7 +96,17 @@ typedef struct Policy {
         int priority;
         PolicyUnmatched when_unmatched;
         bool allow_seccomp;
+        uint32_t min_yield_percent;     /* effort.min_yield; 0: never judged */
+        uint64_t wasted_after_scans;    /* effort.after_scans */
+        int when_wasted;                /* effort.when_wasted: PolicyWasted */
 } Policy;
+
+typedef enum PolicyWasted {
+        POLICY_WASTED_REPORT,
+        POLICY_WASTED_UNMERGE,
+} PolicyWasted;
+
+
 
 /* What is known about a process when it is matched.  NULL strings never match a selector. */
 typedef struct ProcessFacts {
@@ -137,3 +156,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(PolicySet *, policy_set_free);
 bool policy_set_matches_cgroup(const PolicySet *s, const char *cgroup);
 /* The deciding policy for a process, per the rule above, or NULL if none matches. */
 const Policy *policy_set_decide(const PolicySet *s, const ProcessFacts *f);
+/* The loaded policy called @name, or NULL. */
+const Policy *policy_set_get(const PolicySet *s, const char *name);

@@ -223,10 +223,11 @@ int ksmctl_ps(const KsmctlArgs *a) {
                         snprintf(k, sizeof(k), "%d", (int) e->pid);
                         dp = daemon_procs ? json_object_get(daemon_procs, k) : NULL;
                         if (dp)
-                                snprintf(ps, sizeof(ps), "%s/%s%s%s", json_string_value(json_object_get(dp, "policy")) ?: "-",
+                                snprintf(ps, sizeof(ps), "%s/%s%s%s%s", json_string_value(json_object_get(dp, "policy")) ?: "-",
                                          json_string_value(json_object_get(dp, "state")),
                                          json_is_string(json_object_get(dp, "reason")) ? ":" : "",
-                                         json_string_value(json_object_get(dp, "reason")) ?: "");
+                                         json_string_value(json_object_get(dp, "reason")) ?: "",
+                                         json_is_true(json_object_get(dp, "wasted")) ? ":wasted" : "");
                         else if (daemon_procs)
                                 snprintf(ps, sizeof(ps), "-");
                         printf("%7d %-16.16s %-9s %-9s %10" PRIu64 " %8" PRIu64 " %11s %-24s %s\n",

@@ -50,6 +50,7 @@ static const char *const track_state_names[_TRACK_STATE_MAX] = {
         [TRACK_NEVER] = "never",
         [TRACK_SKIPPED] = "skipped",
         [TRACK_FAILED] = "failed",
+        [TRACK_WASTED] = "wasted",
 };
 
 const char *track_state_to_string(TrackState s) {
@@ -303,6 +304,13 @@ static void act(Manager *m, Tracked *t, const Policy *p, bool enable) {
                                         t->anon_bytes = (uint64_t) kb * 1024;
                                 manager_tuner_note_enabled(m, t->anon_bytes);
                         }
+                        {
+                                int64_t fs = 0;
+
+                                if (m->ksm && ksm_sysfs_read(m->ksm, KSM_KNOB_FULL_SCANS, &fs) >= 0)
+                                        t->enabled_full_scans = t->judged_full_scans = (uint64_t) fs;
+                                t->wasted = false;
+                        }
                 } else
                         t->merged_by_us = false;
                 log_result(m, t, enable, LOG_INFO);
@@ -333,7 +341,8 @@ static void act(Manager *m, Tracked *t, const Policy *p, bool enable) {
 
 /* Decides and, where needed, acts.  Called for new processes, after reloads, and for retries. */
 static void evaluate(Manager *m, Tracked *t) {
-        bool same_decision_round = t->generation == m->policy_generation && t->state == TRACK_PENDING;
+        bool same_decision_round = t->generation == m->policy_generation &&
+                                   IN_SET(t->state, TRACK_PENDING, TRACK_WASTED);
         char exe[PATH_MAX];
         ProcessFacts f;
         const Policy *p;
@@ -360,6 +369,8 @@ static void evaluate(Manager *m, Tracked *t) {
                 t->when_unmatched = p->when_unmatched;
                 return;
         }
+        if (t->state == TRACK_WASTED && same_decision_round)
+                return;         /* judged not worth it under these policies */
         if (m->config.merge_backend == DAEMON_BACKEND_NONE) {
                 t->state = TRACK_SKIPPED;
                 t->last = (MergeResult) { .pid = t->ref.pid, .outcome = MERGE_OUTCOME_SKIPPED,
@@ -527,6 +538,61 @@ static void walk(Manager *m, int fd, char *path, size_t len, unsigned depth) {
         closedir(d);
 }
 
+/*
+ * Effort where it pays: after effort.after_scans full scans, a process whose merged pages stay
+ * below effort.min_yield percent of the pages ksmd scans in it (ksm_rmap_items), or whose
+ * ksm_process_profit is negative, costs ksmd scans and rmap memory for nothing.  Report it, and
+ * unmerge it where the policy says so.  Judged at most once per full scan per process.
+ */
+static void judge_effort(Manager *m) {
+        int64_t fs;
+        Tracked *t;
+
+        if (!m->ksm || ksm_sysfs_read(m->ksm, KSM_KNOB_FULL_SCANS, &fs) < 0)
+                return;
+        for (size_t i = 0; pidmap_next(&m->tracked, &i, NULL, (void **) &t); ) {
+                const Policy *p;
+                KsmStat st;
+                bool wasted;
+
+                if (t->state != TRACK_ENABLED || !t->merged_by_us || t->judged_full_scans == (uint64_t) fs)
+                        continue;
+                p = policy_set_get(m->policies, t->policy);
+                if (!p || p->min_yield_percent == 0 || (uint64_t) fs < t->enabled_full_scans + p->wasted_after_scans)
+                        continue;
+                t->judged_full_scans = (uint64_t) fs;
+                if (ksm_stat_read_at(m->proc_fd, t->ref.pid, &st) < 0 || !(st.fields & KSM_STAT_RMAP_ITEMS) ||
+                    st.rmap_items == 0)
+                        continue;
+                t->yield_pmy = (uint32_t) MIN((st.merging_pages + st.zero_pages) * 10000 / st.rmap_items, 10000U);
+                wasted = t->yield_pmy < p->min_yield_percent * 100 ||
+                         ((st.fields & KSM_STAT_PROCESS_PROFIT) && st.process_profit < 0);
+                if (wasted != t->wasted) {
+                        _cleanup_(log_fields_done) LogFields f = {};
+
+                        t->wasted = wasted;
+                        log_fields_add(&f, "MESSAGE_ID=%s", KSMT_MESSAGE_ID_WASTED_EFFORT);
+                        log_fields_add(&f, "KSMT_PID=%d", (int) t->ref.pid);
+                        log_fields_add(&f, "KSMT_COMM=%s", t->comm);
+                        log_fields_add(&f, "KSMT_POLICY=%s", p->name);
+                        log_fields_add(&f, "KSMT_YIELD_PMY=%" PRIu32, t->yield_pmy);
+                        log_fields_add(&f, "KSMT_PROFIT_BYTES=%" PRIi64, st.process_profit);
+                        log_fields_send(&f, wasted ? LOG_NOTICE : LOG_INFO, 0,
+                                        "%d (%s): merging %s: %" PRIu32 ".%02" PRIu32 " %% of its scanned pages merged "
+                                        "(policy '%s' wants %" PRIu32 " %%), profit %" PRIi64 " bytes%s",
+                                        (int) t->ref.pid, t->comm, wasted ? "is wasted effort" : "pays again",
+                                        t->yield_pmy / 100, t->yield_pmy % 100, p->name, p->min_yield_percent,
+                                        st.process_profit,
+                                        wasted && p->when_wasted == POLICY_WASTED_UNMERGE ? "; making it unmergeable" : "");
+                }
+                if (wasted && p->when_wasted == POLICY_WASTED_UNMERGE && m->config.merge_backend != DAEMON_BACKEND_NONE) {
+                        act(m, t, p, false);
+                        if (t->last.outcome == MERGE_OUTCOME_DONE || t->last.outcome == MERGE_OUTCOME_ALREADY)
+                                t->state = TRACK_WASTED;
+                }
+        }
+}
+
 /* Tracked processes the walk did not find moved out of every watched cgroup (or the policies
  * changed so that their cgroup is no longer watched): decide once more where they are now, which
  * unmerges them if their policy says so, then stop tracking them. */
@@ -579,6 +645,7 @@ int manager_rescan(Manager *m) {
         walk(m, fd, path, 1, 0);
         safe_close(fd);
         revisit_unseen(m);
+        judge_effort(m);
 
         m->n_rescans++;
         m->last_rescan_usec = now_usec(CLOCK_MONOTONIC) - t0;
@@ -766,6 +833,13 @@ json_t *manager_processes_json(Manager *m, uid_t uid) {
                                   merge_reason_to_string(t->last.reason) : NULL,
                         "detail", t->last.detail[0] ? t->last.detail : NULL,
                         "attempts", (json_int_t) t->attempts));
+                {
+                        json_t *o = json_array_get(a, json_array_size(a) - 1);
+
+                        json_object_set_new(o, "wasted", json_boolean(t->wasted));
+                        json_object_set_new(o, "yield_percent", t->judged_full_scans != t->enabled_full_scans ?
+                                            json_real((double) t->yield_pmy / 100.0) : json_null());
+                }
         }
         return a;
 }

@@ -32,6 +32,7 @@ typedef enum TrackState {
         TRACK_NEVER,            /* its policy says "never" (opt-out) */
         TRACK_SKIPPED,          /* the engine refused (reason kept); retried on policy change */
         TRACK_FAILED,           /* gave up: a non-retryable failure, or merge_attempts used up */
+        TRACK_WASTED,           /* merging did not pay and its policy said unmerge: made unmergeable */
         _TRACK_STATE_MAX,
 } TrackState;
 
@@ -58,6 +59,10 @@ typedef struct Tracked {
         bool merged_by_us;
         PolicyUnmatched when_unmatched; /* of the policy that merged it */
         uint64_t anon_bytes;            /* RssAnon when it was enabled (the tuner's "committed") */
+        uint64_t enabled_full_scans;    /* full_scans when it was enabled */
+        uint64_t judged_full_scans;     /* full_scans at its last effort judgement */
+        bool wasted;                    /* yield below its policy's effort.min_yield, or negative profit */
+        uint32_t yield_pmy;             /* at the last judgement: merged / scanned pages, permyriad */
 } Tracked;
 
 struct Manager {

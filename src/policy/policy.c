@@ -323,6 +323,30 @@ static int dispatch_processes(const JsonField *f, const char *path, json_t *v, v
         return json_dispatch(v, path, processes_table, dst, err);
 }
 
+static const char *const policy_wasted_table[] = { "report", "unmerge", NULL };
+
+static int dispatch_u32_percent(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        int x = 0;
+        int r;
+
+        r = json_dispatch_int(f, path, v, &x, err);
+        if (r < 0)
+                return r;
+        *(uint32_t *) dst = (uint32_t) x;
+        return 0;
+}
+
+static const JsonField effort_table[] = {
+        { "min_yield", dispatch_u32_percent, offsetof(Policy, min_yield_percent), 0, .min = 0, .max = 100 },
+        { "after_scans", json_dispatch_uint64, offsetof(Policy, wasted_after_scans), 0, .min = 1, .max = 1000 },
+        { "when_wasted", json_dispatch_enum, offsetof(Policy, when_wasted), 0, .choices = policy_wasted_table },
+        {}
+};
+
+static int dispatch_effort(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        return json_dispatch(v, path, effort_table, dst, err);
+}
+
 static const JsonField policy_table[] = {
         { "description", json_dispatch_string, offsetof(Policy, description), 0,
           .min = 0, .max = POLICY_DESCRIPTION_MAX },
@@ -337,6 +361,7 @@ static const JsonField policy_table[] = {
         { "when_unmatched", json_dispatch_enum, offsetof(Policy, when_unmatched), 0,
           .choices = policy_unmatched_table },
         { "allow_seccomp", json_dispatch_bool, offsetof(Policy, allow_seccomp), 0 },
+        { "effort", dispatch_effort, 0, 0 },
         {}
 };
 
@@ -411,6 +436,8 @@ static int policy_parse_buffer(const char *buf, size_t size, const char *name, c
                 .backend = MERGE_BACKEND_AUTO,
                 .priority = 0,
                 .when_unmatched = POLICY_UNMATCHED_LEAVE,
+                .wasted_after_scans = 3,
+                .when_wasted = POLICY_WASTED_REPORT,
         };
 
         r = json_dispatch(j, "", policy_table, p, err);
@@ -798,4 +825,11 @@ const Policy *policy_set_decide(const PolicySet *s, const ProcessFacts *f) {
                         best = p;
         }
         return never ?: best;
+}
+
+const Policy *policy_set_get(const PolicySet *s, const char *name) {
+        for (size_t i = 0; s && name && i < s->n; i++)
+                if (streq(s->policies[i]->name, name))
+                        return s->policies[i];
+        return NULL;
 }

@@ -7,11 +7,14 @@
  *
  * --prctl (default) enables KSM for the whole process with PR_SET_MEMORY_MERGE (6.4+);
  * --madvise marks only the buffer MADV_MERGEABLE; --none does neither (a control process).
- * Page i holds the byte pattern (i % N) + 1, so MIB MiB collapse into N distinct pages.
+ * Page i holds the byte pattern (i % N) + 1, so MIB MiB collapse into N distinct pages;
+ * --unique makes every page different from every other page anywhere (pid and page index), so
+ * nothing in this process can ever merge: zero yield.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +38,11 @@ int main(int argc, char *argv[]) {
                 { "madvise", no_argument, NULL, 'm' },
                 { "none", no_argument, NULL, 'n' },
                 { "distinct", required_argument, NULL, 'd' },
+                { "unique", no_argument, NULL, 'u' },
                 {}
         };
         unsigned long distinct = 4, mib;
+        bool unique = false;
         long page = sysconf(_SC_PAGESIZE);
         struct sigaction sa = { .sa_handler = on_term };
         size_t len;
@@ -49,6 +54,7 @@ int main(int argc, char *argv[]) {
                 case 'p': mode = MODE_PRCTL; break;
                 case 'm': mode = MODE_MADVISE; break;
                 case 'n': mode = MODE_NONE; break;
+                case 'u': unique = true; break;
                 case 'd':
                         distinct = strtoul(optarg, &end, 10);
                         if (*end || distinct == 0 || distinct > 255) {
@@ -87,8 +93,14 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "ksm-filler: madvise(MADV_MERGEABLE): %s\n", strerror(errno));
                 return 1;
         }
-        for (size_t i = 0; i < len / (size_t) page; i++)
+        for (size_t i = 0; i < len / (size_t) page; i++) {
                 memset(buf + i * (size_t) page, (int) (i % distinct) + 1, (size_t) page);
+                if (unique) {
+                        uint64_t tag[2] = { (uint64_t) getpid(), i };
+
+                        memcpy(buf + i * (size_t) page, tag, sizeof(tag));
+                }
+        }
 
         printf("ready %d\n", (int) getpid());
         fflush(stdout);

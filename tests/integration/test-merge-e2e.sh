@@ -11,9 +11,10 @@ require_ksm
 
 cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 [ -n "$cg2" ] || skip "no cgroup2 mount"
-[ "$(cat $KSM_DIR/pages_sharing)" -eq 0 ] || skip "KSM already shares pages on this host; the count would not be exact"
 
 ksm_save_knobs
+# (checked under the lock: another test or benchmark may be merging right now)
+[ "$(cat $KSM_DIR/pages_sharing)" -eq 0 ] || skip "KSM already shares pages on this host; the count would not be exact"
 [ "$(sed -n 's/.*\[\(.*\)\].*/\1/p' $KSM_DIR/advisor_mode 2>/dev/null)" = scan-time ] && ksm_set advisor_mode none
 ksm_set pages_to_scan 20000
 ksm_set sleep_millisecs 10

@@ -436,7 +436,7 @@ static const struct {
         { "empty-object.json", ": cgroups: missing mandatory key" },
         { "missing-cgroups.json", ": cgroups: missing mandatory key" },
         { "unknown-key.json", ": prio: unknown key (known keys: description, cgroups, descendants, processes, "
-          "action, backend, priority, when_unmatched, allow_seccomp)" },
+          "action, backend, priority, when_unmatched, allow_seccomp, effort)" },
         { "unknown-nested-key.json", ": processes.user: unknown key (known keys: comm, exe, uid, min_anon_memory, "
           "min_age)" },
         { "processes-array.json", ": processes: expected an object, got an array" },
@@ -1443,9 +1443,47 @@ static void test_json_load_buffer_strict(void **state) {
         assert_string_equal(err.message, "expected a JSON object at the top level, got an array");
 }
 
+/* "effort": judging whether merging pays (issue 5). */
+static void test_parse_effort(void **state) {
+        static const struct {
+                const char *json, *error;
+        } bad[] = {
+                { "{\"cgroups\": [\"/a\"], \"effort\": {\"min_yield\": 101}}", "effort.min_yield" },
+                { "{\"cgroups\": [\"/a\"], \"effort\": {\"min_yield\": -1}}", "effort.min_yield" },
+                { "{\"cgroups\": [\"/a\"], \"effort\": {\"after_scans\": 0}}", "effort.after_scans" },
+                { "{\"cgroups\": [\"/a\"], \"effort\": {\"when_wasted\": \"delete\"}}", "effort.when_wasted" },
+                { "{\"cgroups\": [\"/a\"], \"effort\": {\"yield\": 5}}", "effort.yield" },
+                { "{\"cgroups\": [\"/a\"], \"effort\": 5}", "effort" },
+        };
+        Policy *p = NULL;
+        JsonError err = {};
+
+        assert_int_equal(policy_parse_string("{\"cgroups\": [\"/a\"]}", "e", "e.json", &p, &err), 0);
+        assert_int_equal(p->min_yield_percent, 0);              /* never judged by default */
+        assert_int_equal(p->wasted_after_scans, 3);
+        assert_int_equal(p->when_wasted, POLICY_WASTED_REPORT);
+        p = policy_free(p);
+
+        assert_int_equal(policy_parse_string("{\"cgroups\": [\"/a\"], \"effort\": {\"min_yield\": 10, "
+                                             "\"after_scans\": 2, \"when_wasted\": \"unmerge\"}}",
+                                             "e", "e.json", &p, &err), 0);
+        assert_int_equal(p->min_yield_percent, 10);
+        assert_int_equal(p->wasted_after_scans, 2);
+        assert_int_equal(p->when_wasted, POLICY_WASTED_UNMERGE);
+        p = policy_free(p);
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                err = (JsonError) {};
+                assert_int_equal(policy_parse_string(bad[i].json, "e", "e.json", &p, &err), -EINVAL);
+                assert_null(p);
+                assert_string_equal(err.path, bad[i].error);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_minimal_defaults),
+                cmocka_unit_test(test_parse_effort),
                 cmocka_unit_test(test_parse_every_key),
                 cmocka_unit_test(test_parse_valid_fixtures),
                 cmocka_unit_test(test_parse_values),
