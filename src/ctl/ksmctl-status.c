@@ -172,7 +172,9 @@ static void print_daemon(json_t *d, int err, const char *error_name, const char 
         {
                 json_t *t = json_object_get(d, "tuner");
 
-                if (t)
+                if (t && streq_ptr(json_string_value(json_object_get(t, "mode")), "off"))
+                        printf("  %-20s off (the daemon does not touch the KSM knobs)\n", "tuner");
+                else if (t)
                         printf("  %-20s %s, %s (pages_to_scan %" JSON_INTEGER_FORMAT ", sleep %" JSON_INTEGER_FORMAT
                                " ms, ksmd %.2f %% of a CPU): %s%s%s\n", "tuner",
                                json_string_value(json_object_get(t, "mode")), json_string_value(json_object_get(t, "phase")),

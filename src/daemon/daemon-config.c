@@ -29,7 +29,8 @@ static int dispatch_percent_pmy(const JsonField *f, const char *path, json_t *v,
         double d;
 
         if (!json_is_number(v))
-                return json_error_set(err, path, "expected a percentage from 0 to 100, got %s", json_type_name(v));
+                return json_error_set(err, path, "expected a percentage from %" PRIi64 " to %" PRIi64 ", got %s",
+                                      f->min, f->max, json_type_name(v));
         d = json_number_value(v);
         if (!(d >= (double) f->min && d <= (double) f->max))
                 return json_error_set(err, path, "%g out of range, expected %" PRIi64 " to %" PRIi64 " (percent)",

@@ -40,6 +40,9 @@
 #define UNMATCHED_RECHECK (10 * USEC_PER_SEC)
 /* After a cgroup event, rescan this soon: a burst of events (a container starting) costs one walk. */
 #define CGROUP_EVENT_DEBOUNCE (100 * USEC_PER_MSEC)
+/* …and no closer than this after the previous walk: unrelated cgroups churning elsewhere on the
+ * host (10/s) cost 9 % of a CPU at 10 000 tracked processes without it. */
+#define CGROUP_EVENT_SPACING USEC_PER_SEC
 
 static const char *const track_state_names[_TRACK_STATE_MAX] = {
         [TRACK_PENDING] = "pending",
@@ -427,6 +430,12 @@ static void consider(Manager *m, pid_t pid, const char *cgroup) {
                 return;
         *n = (Tracked) { .manager = m, .ref = PIDREF_NULL };
         r = pidref_open(m->proc_fd, pid, UINT64_MAX, &n->ref);
+        if (IN_SET(r, -EMFILE, -ENFILE)) {
+                if (m->n_dropped++ == 0)
+                        log_warning_errno(r, "Out of file descriptors at %zu tracked processes, not tracking more "
+                                          "(raise LimitNOFILE= or lower max_tracked): %m", m->tracked.n);
+                return;
+        }
         if (r < 0)
                 return;         /* gone, or a zombie: nothing to do */
         if (proc_comm_read_at(m->proc_fd, pid, n->comm, sizeof(n->comm)) < 0 ||
@@ -455,7 +464,10 @@ static void consider(Manager *m, pid_t pid, const char *cgroup) {
                         n->uid = (uid_t) uid;
         }
         n->cgroup = strdup(cgroup);
-        if (!n->cgroup || sd_event_add_io(m->event, &n->exit_source, n->ref.pidfd, EPOLLIN, on_process_exit, n) < 0 ||
+        if (!n->cgroup || /* Edge-triggered: an exited process's pidfd stays readable; level-triggered, every
+             * loop iteration re-polls all of them until each callback ran, which made a mass exit
+             * quadratic (10 000 at once: 7 s of CPU, 18 000: 65 s; measured by bench-daemon-scale). */
+            sd_event_add_io(m->event, &n->exit_source, n->ref.pidfd, EPOLLIN | EPOLLET, on_process_exit, n) < 0 ||
             pidmap_put(&m->tracked, pid, n) < 0) {
                 tracked_free(TAKE_PTR(n));
                 return;
@@ -648,7 +660,8 @@ int manager_rescan(Manager *m) {
         judge_effort(m);
 
         m->n_rescans++;
-        m->last_rescan_usec = now_usec(CLOCK_MONOTONIC) - t0;
+        m->last_rescan_end_usec = now_usec(CLOCK_MONOTONIC);
+        m->last_rescan_usec = m->last_rescan_end_usec - t0;
         if (m->engine)
                 (void) merge_engine_reap(m->engine);
         return 0;
@@ -678,11 +691,12 @@ static int on_cgroup_event(sd_event_source *s, int fd, uint32_t revents, void *u
                 ;
         m->n_cgroup_events++;
         if (m->rescan_timer) {
+                usec_t now = now_usec(CLOCK_MONOTONIC), want = MAX(now + CGROUP_EVENT_DEBOUNCE,
+                                                                  m->last_rescan_end_usec + CGROUP_EVENT_SPACING);
                 uint64_t next;
 
-                if (sd_event_source_get_time(m->rescan_timer, &next) >= 0 &&
-                    next > now_usec(CLOCK_MONOTONIC) + CGROUP_EVENT_DEBOUNCE)
-                        (void) sd_event_source_set_time_relative(m->rescan_timer, CGROUP_EVENT_DEBOUNCE);
+                if (sd_event_source_get_time(m->rescan_timer, &next) >= 0 && next > want)
+                        (void) sd_event_source_set_time(m->rescan_timer, want);
         }
         return 0;
 }

@@ -24,16 +24,27 @@ static int write_knob(Manager *m, KsmKnob k, int64_t v) {
 
         r = ksm_sysfs_write(m->ksm, k, v);
         if (r < 0) {
-                if (m->last_failed_knob != k || m->last_failed_error != r)
+                /* Once per knob and errno, not per step. */
+                if (m->knob_failed[k] != r)
                         log_warning_errno(r, "Tuner: writing %s=%" PRIi64 " failed, carrying on: %m", ksm_knob_to_string(k), v);
-                m->last_failed_knob = k;
-                m->last_failed_error = r;
+                m->knob_failed[k] = r;
                 free(m->tuner_error);
                 if (asprintf(&m->tuner_error, "%s=%" PRIi64 ": %s", ksm_knob_to_string(k), v, strerror(-r)) < 0)
                         m->tuner_error = NULL;
                 return r;
         }
         m->knobs_written |= 1U << k;
+        if (m->knob_failed[k] != 0) {
+                m->knob_failed[k] = 0;
+                bool any = false;
+
+                for (KsmKnob i = 0; i < _KSM_KNOB_MAX; i++)
+                        any = any || m->knob_failed[i] != 0;
+                if (!any) {
+                        free(m->tuner_error);
+                        m->tuner_error = NULL;
+                }
+        }
         return 0;
 }
 
@@ -150,7 +161,6 @@ void manager_tuner_note_enabled(Manager *m, uint64_t bytes) {
 int manager_tuner_startup(Manager *m) {
         int r;
 
-        m->last_failed_knob = _KSM_KNOB_INVALID;
         if (!m->ksm || m->config.tuner.mode == TUNER_MODE_OFF)
                 return 0;
         ksm_sysfs_snapshot(m->ksm, &m->knobs_at_start);

@@ -235,6 +235,7 @@ int manager_reload(Manager *m) {
                 if (tuner_changed) {
                         /* A new mode starts from scratch; the knobs found at start stay the reference. */
                         m->tuner_state = (TunerState) {};
+                        m->tuner_decision = (TunerDecision) {};
                         if (!m->tuner_timer && m->event)
                                 (void) manager_tuner_startup(m);
                 }

@@ -109,6 +109,7 @@ struct Manager {
         uint64_t n_dropped;             /* processes not tracked because of max_tracked */
         uint64_t n_rescans;
         usec_t last_rescan_usec;        /* how long the last walk took */
+        usec_t last_rescan_end_usec;    /* CLOCK_MONOTONIC when it ended */
 
         Control *control;
 
@@ -120,8 +121,7 @@ struct Manager {
         uint64_t tuner_new_bytes;               /* made mergeable since the last step */
         KsmSnapshot knobs_at_start;
         unsigned knobs_written;                 /* bit per KsmKnob the tuner wrote */
-        KsmKnob last_failed_knob;
-        int last_failed_error;
+        int knob_failed[_KSM_KNOB_MAX];         /* last errno writing each knob (0: fine) */
         char *tuner_error;                      /* why the last write failed, for status */
 };
 

@@ -293,7 +293,8 @@ static int check_target(MergeEngine *e, const PidRef *ref, bool enable, const Me
         r = ksm_stat_read_at(e->proc_fd, ref->pid, ret_stat);
         if (IN_SET(r, -EACCES, -EPERM))
                 return merge_result_set(res, MERGE_OUTCOME_FAILED, MERGE_REASON_NO_PERMISSION, r,
-                                        "cannot read /proc/%d/ksm_stat: needs CAP_SYS_PTRACE (run as root) or the same user",
+                                        "cannot read /proc/%d/ksm_stat: needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH "
+                                        "(run as root) or the same user",
                                         (int) ref->pid);
         if (r < 0)
                 return merge_result_set(res, MERGE_OUTCOME_SKIPPED, MERGE_REASON_GONE, r, "exited");
