@@ -9,7 +9,7 @@
 #   - reference (once): the daemon with that policy and nothing to track: CPU %, RSS, fds;
 #   - baseline: one `ksmctl merge --cgroup` over N fresh processes (the engine without the
 #     daemon): seconds, and how many reached ksm_merge_any: yes;
-#   - daemon (rescan_interval 2s): seconds from its start until status says processes.enabled == N
+#   - daemon (rescan_interval SCALE_RESCAN, default 4s as the daemon): seconds from its start until status says processes.enabled == N
 #     (control socket polled every 100 ms), the ratio to the baseline, the first status answer,
 #     peak open fds;
 #   - steady state over STEADY s with no control-socket traffic: CPU % of one core (schedstat ns,
@@ -59,7 +59,8 @@ STEADY=${STEADY:-30}
 ENABLE_TIMEOUT=${ENABLE_TIMEOUT:-300}
 STALL=${STALL:-20}
 DAEMON_NOFILE=${DAEMON_NOFILE:-1024:524288}
-LAT_INTERVALS=${LAT_INTERVALS:-2s 500ms}
+LAT_INTERVALS=${LAT_INTERVALS:-4s 500ms}
+SCALE_RESCAN=${SCALE_RESCAN:-4s}     # the daemon's default rescan_interval
 LAT_COUNT=${LAT_COUNT:-200}
 LAT_BG=${LAT_BG:-500}
 LAT_GAP_MS=${LAT_GAP_MS:-100}
@@ -347,7 +348,7 @@ run_scale() {
 
     spawn scale "$ncg" "$per"
     T0=$(now)
-    start_daemon scale 2s "$nofile"
+    start_daemon scale "$SCALE_RESCAN" "$nofile"
     wait_enabled "$n" || { unspawn "$SPAWNER" scale; remove_cgroups scale; S_STALLED=0; return; }
     S_STALLED=$E_STALLED
     read -r R_SOFT R_HARD < <(awk '/^Max open files/ { print $4, $5 }' "/proc/$DPID/limits" 2>/dev/null)
@@ -451,7 +452,7 @@ others=$(pgrep -d ' ' -x ksmtuned-ng)
 # Reference: the daemon with its policy and no process to track.
 if [ "${SIZES[*]}" != 0 ]; then
     make_cgroups scale 1
-    start_daemon scale 2s "$DAEMON_NOFILE"
+    start_daemon scale "$SCALE_RESCAN" "$DAEMON_NOFILE"
     nap 4
     if daemon_alive; then
         c0=$(cpu_ns) t0=$(now)
