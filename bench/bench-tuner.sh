@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# bench-tuner - time to merge and ksmd CPU cost of the tuner against the kernel's own settings.
+#
+# One workload (bench-dup-filler: PROCS processes x MIB MiB, 75 % duplicate pages from 1024 shared
+# patterns) is merged under each configuration in turn, in one run:
+#   kernel-defaults   pages_to_scan 100, sleep 20 ms, run 1, advisor none; fillers opt in (prctl)
+#   kernel-advisor    advisor_mode scan-time (default target), switched on with the workload
+#   full-speed        pages_to_scan 100000, sleep 0: the physical limit
+#   ksmtuned          the daemon, tuner.mode ksmtuned, distribution ksmtuned.conf but
+#                     KSM_THRES_COEF=100 (so it runs on a big host) and KSM_MONITOR_INTERVAL=5
+#   adaptive          the daemon, tuner.mode adaptive (defaults)
+# For the daemon configurations the fillers start in a cgroup without opting in; a policy makes
+# them mergeable (as in production).  The clock starts when every filler has filled its memory.
+# Measured: seconds to 50/90/99 % of the theoretical saving (pages_sharing against the known
+# number of duplicate pages minus one per pattern), ksmd CPU-seconds (/proc/PID/schedstat) until
+# 90 %, ksmd CPU-seconds per GiB saved (at 99 % or at the end of the wait), and ksmd CPU % in an
+# IDLE s window after convergence.  A configuration that does not get there within MAX_WAIT s is
+# reported as "not reached".  Between configurations the daemon and the fillers are stopped and
+# KSM reset (run=2 until pages_shared and pages_sharing are 0).
+#
+# Every KSM knob is saved first and restored on every exit path; cgroups and temp files are
+# removed.  Holds flock on /sys/kernel/mm/ksm while it runs.
+#
+# Environment: KSMTUNED_NG, DUP_FILLER (set by bench/meson.build); optional PROCS (8), MIB (128),
+# MAX_WAIT (180), IDLE (20), CONFIGS (space-separated subset).  Exit 77 (skip) without root/KSM.
+
+set -uo pipefail
+
+KSM_DIR=/sys/kernel/mm/ksm
+PROCS=${PROCS:-8}
+MIB=${MIB:-128}
+MAX_WAIT=${MAX_WAIT:-180}
+IDLE=${IDLE:-20}
+CONFIGS=${CONFIGS:-"kernel-defaults kernel-advisor full-speed ksmtuned adaptive"}
+: "${KSMTUNED_NG:?set KSMTUNED_NG to the ksmtuned-ng binary}" "${DUP_FILLER:?set DUP_FILLER to bench-dup-filler}"
+
+skip() { printf 'SKIP: %s\n' "$*" >&2; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root (KSM knobs, cgroups, ptrace)"
+[ -w "$KSM_DIR/run" ] || skip "needs a writable $KSM_DIR (CONFIG_KSM)"
+[ "$(uname -m)" = x86_64 ] || skip "injection is implemented for x86_64 only"
+cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+[ -n "$cg2" ] || skip "no cgroup2 mount"
+ksmd=$(pgrep -x ksmd | head -1)
+[ -n "$ksmd" ] || skip "no ksmd kernel thread"
+
+exec {lock_fd}<"$KSM_DIR" || exit 1
+if ! flock -w 600 "$lock_fd"; then
+    printf 'FAIL: could not take %s within 600 s\n' "$KSM_DIR" >&2
+    exit 1
+fi
+
+T=$(mktemp -d /tmp/ksmt-bt.XXXXXX)
+CGNAME=ksmt-bt-$$
+CG=$cg2/$CGNAME
+pids=()
+daemon=
+
+KNOBS="run pages_to_scan sleep_millisecs use_zero_pages smart_scan"
+for f in "$KSM_DIR"/advisor_*; do
+    [ -e "$f" ] && [ "${f##*/}" != advisor_mode ] && KNOBS+=" ${f##*/}"
+done
+advisor() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$KSM_DIR/advisor_mode" 2>/dev/null; }
+declare -A saved
+saved[advisor_mode]=$(advisor)
+for k in $KNOBS; do [ -e "$KSM_DIR/$k" ] && saved[$k]=$(cat "$KSM_DIR/$k"); done
+knobs_now() {
+    local k
+    printf 'advisor_mode=%s' "$(advisor)"
+    for k in $KNOBS; do [ -e "$KSM_DIR/$k" ] && printf ' %s=%s' "$k" "$(cat "$KSM_DIR/$k")"; done
+    echo
+}
+start_knobs=$(knobs_now)
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.2 s.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.2
+    done
+}
+rd() { local v; read -r v <"$KSM_DIR/$1"; echo "$v"; }
+
+stop_daemon() {
+    [ -n "$daemon" ] || return 0
+    kill -TERM "$daemon" 2>/dev/null
+    wait "$daemon" 2>/dev/null
+    daemon=
+}
+kill_fillers() {
+    local p
+    [ ${#pids[@]} -gt 0 ] || return 0
+    kill "${pids[@]}" 2>/dev/null
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    pids=()
+}
+empty() { [ "$(rd pages_shared)" = 0 ] && [ "$(rd pages_sharing)" = 0 ]; }
+# reset: unmerge everything KSM holds (run=2), wait until the counters are 0, stop ksmd (run=0).
+reset_ksm() {
+    echo none >"$KSM_DIR/advisor_mode" 2>/dev/null
+    echo 2 >"$KSM_DIR/run"
+    wait_for 120 empty || printf 'WARNING: pages_shared/pages_sharing not 0 after run=2: %s/%s\n' \
+        "$(rd pages_shared)" "$(rd pages_sharing)" >&2
+    echo 0 >"$KSM_DIR/run"
+}
+
+cleanup() {
+    local rc=$? k
+    trap '' INT TERM
+    trap - EXIT
+    stop_daemon
+    kill_fillers
+    reset_ksm
+    # advisor_mode first (switching it resets pages_to_scan), run last.
+    [ "$(advisor)" = "${saved[advisor_mode]}" ] || echo "${saved[advisor_mode]}" >"$KSM_DIR/advisor_mode" 2>/dev/null
+    for k in $KNOBS; do
+        [ "$k" = run ] && continue
+        [ -n "${saved[$k]+x}" ] || continue
+        [ "$k" = pages_to_scan ] && [ "${saved[advisor_mode]}" = scan-time ] && continue
+        [ "$(cat "$KSM_DIR/$k")" = "${saved[$k]}" ] || echo "${saved[$k]}" >"$KSM_DIR/$k" 2>/dev/null ||
+            printf 'WARNING: cannot restore %s=%s\n' "$k" "${saved[$k]}" >&2
+    done
+    echo "${saved[run]}" >"$KSM_DIR/run"
+    rmdir "$CG" 2>/dev/null
+    rm -rf "$T"
+    if [ "$(knobs_now)" = "$start_knobs" ]; then
+        printf 'KSM knobs restored: yes\n'
+    else
+        printf 'KSM knobs restored: NO\n  start: %s\n  now:   %s\n' "$start_knobs" "$(knobs_now)"
+        [ $rc -eq 0 ] && rc=1
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir "$CG" || { printf 'FAIL: cannot create %s\n' "$CG" >&2; exit 1; }
+mkdir "$T/p"
+echo "{ \"cgroups\": [\"/$CGNAME\"], \"action\": \"merge\" }" >"$T/p/50-bt.json"
+cat >"$T/ksmtuned.conf" <<'CONF'
+# /etc/ksmtuned.conf as shipped by distributions, but KSM_THRES_COEF=100 (runs on a big host)
+# and a 5 s monitor interval
+KSM_MONITOR_INTERVAL=5
+KSM_SLEEP_MSEC=10
+KSM_NPAGES_BOOST=300
+KSM_NPAGES_DECAY=-50
+KSM_NPAGES_MIN=64
+KSM_NPAGES_MAX=1250
+KSM_THRES_COEF=100
+KSM_THRES_CONST=2048
+CONF
+cat >"$T/ksmtuned.json" <<JSON
+{ "sample_interval": "10s", "rescan_interval": "500ms", "control_socket": "$T/d.sock",
+  "tuner": { "mode": "ksmtuned", "ksmtuned_conf": "$T/ksmtuned.conf", "at_exit": "restore" } }
+JSON
+cat >"$T/adaptive.json" <<JSON
+{ "sample_interval": "10s", "rescan_interval": "500ms", "control_socket": "$T/d.sock",
+  "tuner": { "mode": "adaptive", "at_exit": "restore" } }
+JSON
+
+page=$(getconf PAGESIZE)
+pages_per_proc=$((MIB * 1024 * 1024 / page))
+dup_pages=$((PROCS * (pages_per_proc - pages_per_proc / 4)))
+patterns=1024
+theory=$((dup_pages - patterns))        # every duplicate page but one per pattern shares
+t50=$((theory * 50 / 100)) t90=$((theory * 90 / 100)) t99=$((theory * 99 / 100))
+ksmd_ns() { local a; read -r a _ <"/proc/$ksmd/schedstat"; echo "$a"; }
+
+# start_fillers prctl|none [CGROUP]: waits until each printed "ready".
+start_fillers() {
+    local i
+    for ((i = 0; i < PROCS; i++)); do
+        if [ -n "${2:-}" ]; then
+            bash -c 'echo $$ >"$1/cgroup.procs" && exec "$2" "$3" "$4" "$5"' _ "$2" "$DUP_FILLER" "$1" "$i" "$MIB" \
+                >"$T/$i.out" 2>"$T/$i.err" </dev/null {lock_fd}>&- &
+        else
+            "$DUP_FILLER" "$1" "$i" "$MIB" >"$T/$i.out" 2>"$T/$i.err" </dev/null {lock_fd}>&- &
+        fi
+        pids+=($!)
+    done
+    for ((i = 0; i < PROCS; i++)); do
+        if ! wait_for 60 grep -q '^ready' "$T/$i.out"; then
+            cat "$T/$i.err" >&2
+            grep -q 'PR_SET_MEMORY_MERGE' "$T/$i.err" && skip "kernel lacks PR_SET_MEMORY_MERGE (6.4+)"
+            printf 'FAIL: filler %d did not start\n' "$i" >&2
+            exit 1
+        fi
+    done
+}
+
+set_defaults() {
+    echo none >"$KSM_DIR/advisor_mode" 2>/dev/null
+    echo 100 >"$KSM_DIR/pages_to_scan"
+    echo 20 >"$KSM_DIR/sleep_millisecs"
+}
+
+declare -A R
+# measure NAME: polls from now (t0) until 99 % or MAX_WAIT, then the idle window.
+measure() {
+    local name=$1 t0 c0 now s c r50= r90= r99= cpu90= end_s end_c last=0 i0 i1 ti0 ti1
+    t0=$EPOCHREALTIME c0=$(ksmd_ns)
+    while :; do
+        read -r s <"$KSM_DIR/pages_sharing"
+        now=$EPOCHREALTIME
+        c=$(ksmd_ns)
+        dt=$(awk -v a="$now" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
+        [ -z "$r50" ] && [ "$s" -ge $t50 ] && r50=$dt
+        [ -z "$r90" ] && [ "$s" -ge $t90 ] && { r90=$dt; cpu90=$(awk -v a="$c" -v b="$c0" 'BEGIN { printf "%.2f", (a - b) / 1e9 }'); }
+        if [ "$s" -ge $t99 ]; then r99=$dt; break; fi
+        awk -v d="$dt" -v m="$MAX_WAIT" 'BEGIN { exit !(d >= m) }' && break
+        if [ "${dt%.*}" -ge $((last + 10)) ]; then
+            last=${dt%.*}
+            printf '  %s: %s s, pages_sharing %s of %s, pages_to_scan %s, sleep %s\n' "$name" "$dt" "$s" "$theory" \
+                "$(rd pages_to_scan)" "$(rd sleep_millisecs)"
+        fi
+        sleep 0.05
+    done
+    end_s=$s
+    end_c=$(awk -v a="$c" -v b="$c0" 'BEGIN { printf "%.3f", (a - b) / 1e9 }')
+    R[$name.t50]=${r50:-"not reached"} R[$name.t90]=${r90:-"not reached"} R[$name.t99]=${r99:-"not reached"}
+    R[$name.cpu90]=${cpu90:-"-"}
+    R[$name.perGiB]=$(awk -v c="$end_c" -v s="$end_s" -v p="$page" 'BEGIN { g = s * p / 1073741824; printf (g > 0 ? "%.2f" : "-"), (g > 0 ? c / g : 0) }')
+    printf '  %s: at the end %s s, pages_sharing %s (%.1f %%), ksmd %s CPU-s; knobs run %s pages_to_scan %s sleep %s advisor %s\n' \
+        "$name" "$dt" "$end_s" "$(awk -v a="$end_s" -v b="$theory" 'BEGIN { print 100 * a / b }')" "$end_c" \
+        "$(rd run)" "$(rd pages_to_scan)" "$(rd sleep_millisecs)" "$(advisor)"
+    # idle window: converged (or given up), let the tuner settle for 2 s, then IDLE s
+    sleep 2
+    ti0=$EPOCHREALTIME i0=$(ksmd_ns)
+    sleep "$IDLE"
+    ti1=$EPOCHREALTIME i1=$(ksmd_ns)
+    R[$name.idle]=$(awk -v a="$i1" -v b="$i0" -v x="$ti1" -v y="$ti0" 'BEGIN { printf "%.2f", 100 * (a - b) / 1e9 / (x - y) }')
+    printf '  %s: idle ksmd %s %% of a CPU (knobs then: pages_to_scan %s sleep %s)\n' "$name" "${R[$name.idle]}" \
+        "$(rd pages_to_scan)" "$(rd sleep_millisecs)"
+}
+
+printf 'workload: %d processes x %d MiB, 75 %% duplicate pages (%d patterns): %d duplicate pages, theoretical pages_sharing %d\n' \
+    "$PROCS" "$MIB" "$patterns" "$dup_pages" "$theory"
+printf 'ksmd PID %s; wait at most %s s per configuration; idle window %s s\n' "$ksmd" "$MAX_WAIT" "$IDLE"
+reset_ksm
+for cfg in $CONFIGS; do
+    printf '\n== %s\n' "$cfg"
+    set_defaults
+    case $cfg in
+    kernel-defaults)
+        start_fillers prctl
+        echo 1 >"$KSM_DIR/run" ;;
+    kernel-advisor)
+        start_fillers prctl
+        echo scan-time >"$KSM_DIR/advisor_mode"
+        echo 1 >"$KSM_DIR/run" ;;
+    full-speed)
+        echo 100000 >"$KSM_DIR/pages_to_scan"
+        echo 0 >"$KSM_DIR/sleep_millisecs"
+        start_fillers prctl
+        echo 1 >"$KSM_DIR/run" ;;
+    ksmtuned|adaptive)
+        echo 1 >"$KSM_DIR/run"
+        "$KSMTUNED_NG" --config "$T/$cfg.json" --policy-dir "$T/p" --log-target=stderr 2>"$T/$cfg.err" {lock_fd}>&- &
+        daemon=$!
+        sleep 1
+        kill -0 "$daemon" 2>/dev/null || { cat "$T/$cfg.err" >&2; printf 'FAIL: daemon did not start\n' >&2; exit 1; }
+        start_fillers none "$CG" ;;
+    *) printf 'FAIL: unknown configuration %s\n' "$cfg" >&2; exit 1 ;;
+    esac
+    measure "$cfg"
+    stop_daemon
+    kill_fillers
+    reset_ksm
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == a && b + 0 == b && a != "" && b != "" && b > 0) printf "%.2f", a / b; else printf "-" }'; }
+printf '\nbench-tuner: %d x %d MiB, 75 %% identical, theoretical saving %d pages (%.2f GiB); ratios: /full = to full speed, /def = to kernel defaults\n' \
+    "$PROCS" "$MIB" "$theory" "$(awk -v t="$theory" -v p="$page" 'BEGIN { print t * p / 1073741824 }')"
+printf '%-16s %12s %12s %12s %11s %11s %9s | %8s %8s %8s %8s | %8s %8s %8s\n' configuration \
+    "t50 s" "t90 s" "t99 s" "CPU-s@90" "CPU-s/GiB" "idle %" \
+    "t90/full" "cpu/full" "GiB/full" "idle/def" "t90/def" "cpu/def" "GiB/def"
+for cfg in $CONFIGS; do
+    printf '%-16s %12s %12s %12s %11s %11s %9s | %8s %8s %8s %8s | %8s %8s %8s\n' "$cfg" \
+        "${R[$cfg.t50]}" "${R[$cfg.t90]}" "${R[$cfg.t99]}" "${R[$cfg.cpu90]}" "${R[$cfg.perGiB]}" "${R[$cfg.idle]}" \
+        "$(ratio "${R[$cfg.t90]}" "${R[full-speed.t90]:-}")" "$(ratio "${R[$cfg.cpu90]}" "${R[full-speed.cpu90]:-}")" \
+        "$(ratio "${R[$cfg.perGiB]}" "${R[full-speed.perGiB]:-}")" "$(ratio "${R[$cfg.idle]}" "${R[kernel-defaults.idle]:-}")" \
+        "$(ratio "${R[$cfg.t90]}" "${R[kernel-defaults.t90]:-}")" "$(ratio "${R[$cfg.cpu90]}" "${R[kernel-defaults.cpu90]:-}")" \
+        "$(ratio "${R[$cfg.perGiB]}" "${R[kernel-defaults.perGiB]:-}")"
+done
+printf 'CPU-s@90 = ksmd CPU-seconds from workload ready to 90 %%; CPU-s/GiB = ksmd CPU-seconds per GiB saved at 99 %% (or at the end of the wait);\n'
+printf 'idle %% = ksmd CPU %% of one CPU in a %s s window starting 2 s after 99 %% (or after the wait).\n' "$IDLE"
