@@ -22,6 +22,9 @@ typedef struct KsmReport {
         uint64_t sharing_ratio_pmy;     /* pages_sharing / pages_shared, permyriad (x10000) */
         bool have_unshared_ratio;
         uint64_t unshared_ratio_pmy;    /* pages_unshared / pages_sharing, permyriad */
+        bool have_fragmentation;
+        uint64_t dups_per_chain_pmy;    /* stable_node_dups / stable_node_chains, permyriad: pages that hit
+                                         * max_page_sharing and needed another KSM copy (fragmentation) */
         bool have_cpu;
         uint64_t ksmd_cpu_pmy;          /* ksmd CPU use in permyriad of one CPU (10000 = 100 %) */
         usec_t cpu_sample_usec;         /* over how long it was measured */

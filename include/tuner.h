@@ -24,6 +24,12 @@
  *   static    fixed run / pages_to_scan / sleep_millisecs.
  * Every mode except advisor switches advisor_mode to none first if it was on (pages_to_scan is
  * rejected by the kernel while the advisor runs).
+ *
+ * Whatever the mode (but off), the tuner also owns use_zero_pages, smart_scan, max_page_sharing and
+ * merge_across_nodes when the config names a value (-1: leave alone).  The last two can only change
+ * while no page is shared (the kernel answers EBUSY): with unmerge_to_change the tuner first writes
+ * run=2 (unmerge everything, which needs memory), then the knob once pages_shared is 0, then lets
+ * the mode resume; without it, it only says why it cannot.
  */
 #pragma once
 
@@ -99,6 +105,9 @@ typedef struct TunerConfig {
         uint64_t advisor_max_cpu;               /* percent, default 70 */
         uint64_t advisor_min_pages_to_scan;     /* default 500 */
         uint64_t advisor_max_pages_to_scan;     /* default 30000 */
+        /* knobs owned in every mode; -1 = leave alone */
+        int64_t use_zero_pages, smart_scan, max_page_sharing, merge_across_nodes;
+        bool unmerge_to_change;                 /* may unmerge everything to change the last two */
         /* static */
         int64_t static_run;                     /* default 1 */
         uint64_t static_pages_to_scan;          /* default 100 */
@@ -115,6 +124,7 @@ typedef struct TunerObservation {
         uint64_t pages_sharing, pages_shared, pages_unshared, pages_volatile, full_scans, pages_scanned;
         int64_t run, pages_to_scan, sleep_msec; /* current knob values (-1 unknown) */
         int64_t advisor_mode;                   /* 0 none, 1 scan-time, -1 absent (kernel < 6.8) */
+        int64_t use_zero_pages, smart_scan, max_page_sharing, merge_across_nodes;   /* -1 absent */
         bool have_cpu;
         nsec_t ksmd_cpu_ns;                     /* cumulative */
         uint64_t mem_total_kb, mem_available_kb, mem_free_kb, buffers_kb, cached_kb;
@@ -143,6 +153,8 @@ typedef struct TunerState {
 
 typedef struct TunerDecision {
         bool set_run, set_pages_to_scan, set_sleep, set_advisor;
+        bool set_use_zero_pages, set_smart_scan, set_max_page_sharing, set_merge_across_nodes;
+        int64_t use_zero_pages, smart_scan, max_page_sharing, merge_across_nodes;
         int64_t run, pages_to_scan, sleep_msec;
         int64_t advisor_mode, advisor_target_scan_time, advisor_max_cpu,
                 advisor_min_pages_to_scan, advisor_max_pages_to_scan;

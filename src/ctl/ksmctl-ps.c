@@ -227,7 +227,8 @@ int ksmctl_ps(const KsmctlArgs *a) {
                                          json_string_value(json_object_get(dp, "state")),
                                          json_is_string(json_object_get(dp, "reason")) ? ":" : "",
                                          json_string_value(json_object_get(dp, "reason")) ?: "",
-                                         json_is_true(json_object_get(dp, "wasted")) ? ":wasted" : "");
+                                         json_is_true(json_object_get(dp, "wasted")) &&
+                                         !streq_ptr(json_string_value(json_object_get(dp, "state")), "wasted") ? ":wasted" : "");
                         else if (daemon_procs)
                                 snprintf(ps, sizeof(ps), "-");
                         printf("%7d %-16.16s %-9s %-9s %10" PRIu64 " %8" PRIu64 " %11s %-24s %s\n",

@@ -96,6 +96,9 @@ static void print_text(const KsmSnapshot *s, const KsmReport *rep, int cpu_error
                        format_pmy(p, sizeof(p), rep->unshared_ratio_pmy / 100));
         else
                 printf("Unshared per sharing:  n/a (nothing sharing)\n");
+        if (rep->have_fragmentation)
+                printf("Fragmentation:         %s stable_node_dups per stable_node_chain (pages past max_page_sharing)\n",
+                       format_pmy(p, sizeof(p), rep->dups_per_chain_pmy / 100));
         if (rep->have_cpu)
                 printf("ksmd CPU:              %s %% of one CPU (over %s)\n",
                        format_pmy(p, sizeof(p), rep->ksmd_cpu_pmy), format_duration(d, sizeof(d), rep->cpu_sample_usec));

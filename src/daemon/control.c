@@ -65,7 +65,7 @@ static void client_free(Client *c) {
 }
 
 static int queue_reply(Client *c, json_t *reply) {
-        char *s = json_dumps(reply, JSON_COMPACT);
+        char *s = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(6));
         size_t l;
         char *p;
 

@@ -63,6 +63,34 @@ static int dispatch_sec(const JsonField *f, const char *path, json_t *v, void *d
         return 0;
 }
 
+/* true/false -> 1/0 for a knob the tuner owns ("null" or absent: leave it alone, -1). */
+static int dispatch_knob_bool(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        if (json_is_null(v)) {
+                *(int64_t *) dst = -1;
+                return 0;
+        }
+        if (!json_is_boolean(v))
+                return json_error_set(err, path, "expected true, false or null (leave the knob alone), got %s",
+                                      json_type_name(v));
+        *(int64_t *) dst = json_is_true(v);
+        return 0;
+}
+
+static int dispatch_knob_int(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        uint64_t u = 0;
+        int r;
+
+        if (json_is_null(v)) {
+                *(int64_t *) dst = -1;
+                return 0;
+        }
+        r = json_dispatch_uint64(f, path, v, &u, err);
+        if (r < 0)
+                return r;
+        *(int64_t *) dst = (int64_t) u;
+        return 0;
+}
+
 #define TF(name, fn, field, ...) { name, fn, offsetof(DaemonConfig, tuner) + offsetof(TunerConfig, field), 0, __VA_ARGS__ }
 
 static const JsonField tuner_table[] = {
@@ -89,6 +117,11 @@ static const JsonField tuner_table[] = {
         TF("advisor_max_cpu", json_dispatch_uint64, advisor_max_cpu, .min = 1, .max = 100),
         TF("advisor_min_pages_to_scan", json_dispatch_uint64, advisor_min_pages_to_scan, .min = 1, .max = UINT32_MAX),
         TF("advisor_max_pages_to_scan", json_dispatch_uint64, advisor_max_pages_to_scan, .min = 1, .max = UINT32_MAX),
+        TF("use_zero_pages", dispatch_knob_bool, use_zero_pages),
+        TF("smart_scan", dispatch_knob_bool, smart_scan),
+        TF("max_page_sharing", dispatch_knob_int, max_page_sharing, .min = 2, .max = INT32_MAX),
+        TF("merge_across_nodes", dispatch_knob_bool, merge_across_nodes),
+        TF("unmerge_to_change", json_dispatch_bool, unmerge_to_change),
         TF("static_run", json_dispatch_uint64, static_run, .min = 0, .max = 1),
         TF("static_pages_to_scan", json_dispatch_uint64, static_pages_to_scan, .min = 0, .max = UINT32_MAX),
         TF("static_sleep", dispatch_msec, static_sleep_msec, .min = 0, .max = (int64_t) USEC_PER_MINUTE),

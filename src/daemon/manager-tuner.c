@@ -62,6 +62,14 @@ static void apply(Manager *m, const TunerDecision *d) {
                 (void) write_knob(m, KSM_KNOB_ADVISOR_MIN_PAGES_TO_SCAN, d->advisor_min_pages_to_scan);
                 (void) write_knob(m, KSM_KNOB_ADVISOR_MODE, 1);
         }
+        if (d->set_use_zero_pages)
+                (void) write_knob(m, KSM_KNOB_USE_ZERO_PAGES, d->use_zero_pages);
+        if (d->set_smart_scan)
+                (void) write_knob(m, KSM_KNOB_SMART_SCAN, d->smart_scan);
+        if (d->set_max_page_sharing)
+                (void) write_knob(m, KSM_KNOB_MAX_PAGE_SHARING, d->max_page_sharing);
+        if (d->set_merge_across_nodes)
+                (void) write_knob(m, KSM_KNOB_MERGE_ACROSS_NODES, d->merge_across_nodes);
         if (d->set_run)
                 (void) write_knob(m, KSM_KNOB_RUN, d->run);
 }
@@ -90,6 +98,10 @@ static void observe(Manager *m, TunerObservation *o) {
         o->pages_to_scan = ksm_snapshot_get(&s, KSM_KNOB_PAGES_TO_SCAN, -1);
         o->sleep_msec = ksm_snapshot_get(&s, KSM_KNOB_SLEEP_MILLISECS, -1);
         o->advisor_mode = ksm_snapshot_get(&s, KSM_KNOB_ADVISOR_MODE, -1);
+        o->use_zero_pages = ksm_snapshot_get(&s, KSM_KNOB_USE_ZERO_PAGES, -1);
+        o->smart_scan = ksm_snapshot_get(&s, KSM_KNOB_SMART_SCAN, -1);
+        o->max_page_sharing = ksm_snapshot_get(&s, KSM_KNOB_MAX_PAGE_SHARING, -1);
+        o->merge_across_nodes = ksm_snapshot_get(&s, KSM_KNOB_MERGE_ACROSS_NODES, -1);
 
         if (m->ksmd_pid > 0 && proc_cpu_time_read_at(m->proc_fd, m->ksmd_pid, m->ticks_per_sec, &cpu) >= 0) {
                 o->have_cpu = true;
@@ -181,7 +193,8 @@ static void restore(Manager *m) {
                 KSM_KNOB_ADVISOR_MODE,          /* off first, so pages_to_scan can be written */
                 KSM_KNOB_ADVISOR_TARGET_SCAN_TIME, KSM_KNOB_ADVISOR_MAX_CPU,
                 KSM_KNOB_ADVISOR_MAX_PAGES_TO_SCAN, KSM_KNOB_ADVISOR_MIN_PAGES_TO_SCAN,
-                KSM_KNOB_PAGES_TO_SCAN, KSM_KNOB_SLEEP_MILLISECS, KSM_KNOB_RUN,
+                KSM_KNOB_PAGES_TO_SCAN, KSM_KNOB_SLEEP_MILLISECS, KSM_KNOB_USE_ZERO_PAGES, KSM_KNOB_SMART_SCAN,
+                KSM_KNOB_MAX_PAGE_SHARING, KSM_KNOB_MERGE_ACROSS_NODES, KSM_KNOB_RUN,
         };
         const KsmSnapshot *s = &m->knobs_at_start;
         bool advisor_was_on = ksm_snapshot_get(s, KSM_KNOB_ADVISOR_MODE, 0) == 1;

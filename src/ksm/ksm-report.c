@@ -31,6 +31,15 @@ void ksm_report_compute(const KsmSnapshot *s, uint64_t page_size, KsmReport *ret
                 r.have_sharing_ratio = true;
                 r.sharing_ratio_pmy = (uint64_t) sharing * 10000U / (uint64_t) shared;
         }
+        {
+                int64_t chains = ksm_snapshot_get(s, KSM_KNOB_STABLE_NODE_CHAINS, -1);
+                int64_t dups = ksm_snapshot_get(s, KSM_KNOB_STABLE_NODE_DUPS, -1);
+
+                if (chains > 0 && dups >= 0) {
+                        r.have_fragmentation = true;
+                        r.dups_per_chain_pmy = (uint64_t) dups * 10000U / (uint64_t) chains;
+                }
+        }
         if (unshared >= 0 && sharing > 0) {
                 r.have_unshared_ratio = true;
                 r.unshared_ratio_pmy = (uint64_t) unshared * 10000U / (uint64_t) sharing;
@@ -97,6 +106,8 @@ json_t *ksm_report_to_json(const KsmSnapshot *s, const KsmReport *r) {
                             r->have_sharing_ratio ? pmy_json(r->sharing_ratio_pmy) : json_null());
         json_object_set_new(derived, "unshared_per_sharing",
                             r->have_unshared_ratio ? pmy_json(r->unshared_ratio_pmy) : json_null());
+        json_object_set_new(derived, "stable_node_dups_per_chain",
+                            r->have_fragmentation ? pmy_json(r->dups_per_chain_pmy) : json_null());
         json_object_set_new(derived, "ksmd_cpu_percent",
                             r->have_cpu ? json_real((double) r->ksmd_cpu_pmy / 100.0) : json_null());
         json_object_set_new(derived, "ksmd_cpu_sample_usec",

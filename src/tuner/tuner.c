@@ -82,6 +82,10 @@ void tuner_config_init(TunerConfig *c) {
                 .advisor_max_cpu = 70,
                 .advisor_min_pages_to_scan = 500,
                 .advisor_max_pages_to_scan = 30000,
+                .use_zero_pages = -1,
+                .smart_scan = -1,
+                .max_page_sharing = -1,
+                .merge_across_nodes = -1,
                 .static_run = 1,
                 .static_pages_to_scan = 100,
                 .static_sleep_msec = 20,
@@ -209,7 +213,50 @@ static void want_no_advisor(const TunerObservation *o, TunerDecision *d) {
 }
 
 static bool changes(const TunerDecision *d) {
-        return d->set_run || d->set_pages_to_scan || d->set_sleep || d->set_advisor;
+        return d->set_run || d->set_pages_to_scan || d->set_sleep || d->set_advisor || d->set_use_zero_pages ||
+               d->set_smart_scan || d->set_max_page_sharing || d->set_merge_across_nodes;
+}
+
+/* The knobs owned in every mode (see tuner.h).  Runs after the mode's own decision. */
+static void want_owned_knobs(const TunerConfig *c, const TunerObservation *o, TunerDecision *d) {
+        bool mpg = c->max_page_sharing >= 2 && o->max_page_sharing >= 0 && o->max_page_sharing != c->max_page_sharing;
+        bool man = c->merge_across_nodes >= 0 && o->merge_across_nodes >= 0 && o->merge_across_nodes != c->merge_across_nodes;
+
+        if (c->use_zero_pages >= 0 && o->use_zero_pages >= 0 && o->use_zero_pages != c->use_zero_pages) {
+                d->set_use_zero_pages = true;
+                d->use_zero_pages = c->use_zero_pages;
+        }
+        if (c->smart_scan >= 0 && o->smart_scan >= 0 && o->smart_scan != c->smart_scan) {
+                d->set_smart_scan = true;
+                d->smart_scan = c->smart_scan;
+        }
+        if (!mpg && !man)
+                return;
+        if (o->pages_shared == 0) {
+                /* Nothing shared: the kernel accepts the change now; the mode's run write follows it. */
+                if (mpg) {
+                        d->set_max_page_sharing = true;
+                        d->max_page_sharing = c->max_page_sharing;
+                }
+                if (man) {
+                        d->set_merge_across_nodes = true;
+                        d->merge_across_nodes = c->merge_across_nodes;
+                }
+                return;
+        }
+        if (c->unmerge_to_change) {
+                /* Unmerge everything first (run=2), nothing else this step; the next step, with
+                 * pages_shared at 0, writes the knob and the mode's own run value. */
+                d->set_pages_to_scan = d->set_sleep = false;
+                d->set_run = o->run != 2;
+                d->run = 2;
+                snprintf(d->reason, sizeof(d->reason), "unmerging all pages (run=2) to change %s",
+                         man ? "merge_across_nodes" : "max_page_sharing");
+                return;
+        }
+        snprintf(d->reason + strlen(d->reason), sizeof(d->reason) - strlen(d->reason),
+                 "%s%s differs from the config but can only change with no shared pages (tuner.unmerge_to_change)",
+                 d->reason[0] ? "; " : "", man ? "merge_across_nodes" : "max_page_sharing");
 }
 
 static void step_ksmtuned(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d) {
@@ -437,6 +484,9 @@ int tuner_step(const TunerConfig *c, const TunerObservation *o, TunerState *st, 
         default:
                 return -EINVAL;
         }
+
+        if (c->mode != TUNER_MODE_OFF && d->phase != TUNER_PHASE_ERROR)
+                want_owned_knobs(c, o, d);
 
         if (changes(d)) {
                 st->last_change_usec = o->now_usec;

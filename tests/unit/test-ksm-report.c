@@ -318,8 +318,27 @@ static void test_ksm_stat_to_json_fields(void **state) {
         json_decref(j);
 }
 
+/* stable_node_dups per stable_node_chain: how often a page needed another KSM copy. */
+static void test_ksm_report_fragmentation(void **state) {
+        KsmSnapshot s = {};
+        KsmReport r;
+
+        ksm_report_compute(&s, 4096, &r);
+        assert_false(r.have_fragmentation);             /* absent on old kernels */
+        set(&s, KSM_KNOB_STABLE_NODE_CHAINS, 0);
+        set(&s, KSM_KNOB_STABLE_NODE_DUPS, 0);
+        ksm_report_compute(&s, 4096, &r);
+        assert_false(r.have_fragmentation);             /* no chain: no ratio, not a division by zero */
+        set(&s, KSM_KNOB_STABLE_NODE_CHAINS, 4);        /* as measured here: 64 dups over 4 chains */
+        set(&s, KSM_KNOB_STABLE_NODE_DUPS, 64);
+        ksm_report_compute(&s, 4096, &r);
+        assert_true(r.have_fragmentation);
+        assert_int_equal(r.dups_per_chain_pmy, 160000);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_ksm_report_fragmentation),
                 cmocka_unit_test(test_ksm_report_compute_basic),
                 cmocka_unit_test(test_ksm_report_compute_zero_pages),
                 cmocka_unit_test(test_ksm_report_compute_divide_by_zero),

@@ -1852,8 +1852,77 @@ static void test_invalid_arguments(void **state) {
         assert_int_equal(st.phase, TUNER_PHASE_START);
 }
 
+/* The knobs owned in every mode: use_zero_pages and smart_scan directly; merge_across_nodes and
+ * max_page_sharing only with no shared pages, unmerging first when allowed. */
+static void test_owned_knobs(void **state) {
+        TunerConfig c;
+        TunerObservation o = {
+                .now_usec = 1000000, .page_size = 4096, .have_counters = true, .run = 1, .pages_to_scan = 100,
+                .sleep_msec = 20, .advisor_mode = 0, .use_zero_pages = 0, .smart_scan = 1, .max_page_sharing = 256,
+                .merge_across_nodes = 1, .pages_shared = 500, .pages_sharing = 9000, .mem_total_kb = 1 << 24,
+        };
+        TunerState st = {};
+        TunerDecision d;
+
+        tuner_config_init(&c);
+        assert_true(c.use_zero_pages == -1 && c.smart_scan == -1 && c.max_page_sharing == -1 &&
+                    c.merge_across_nodes == -1 && !c.unmerge_to_change);     /* default: leave alone */
+        c.mode = TUNER_MODE_STATIC;
+        c.use_zero_pages = 1;
+        c.smart_scan = 1;                               /* already so: not written */
+        c.merge_across_nodes = 0;
+
+        /* pages shared, unmerging not allowed: the easy knob only, and the reason says why not */
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 1);
+        assert_true(d.set_use_zero_pages && d.use_zero_pages == 1);
+        assert_false(d.set_smart_scan);
+        assert_false(d.set_merge_across_nodes);
+        assert_false(d.set_run);
+        assert_non_null(strstr(d.reason, "merge_across_nodes differs"));
+
+        /* allowed: unmerge everything first (run=2), nothing else from the mode in that step */
+        c.unmerge_to_change = true;
+        o.use_zero_pages = 1;
+        o.now_usec += 1000000;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 1);
+        assert_true(d.set_run && d.run == 2);
+        assert_false(d.set_merge_across_nodes || d.set_pages_to_scan || d.set_sleep);
+        assert_non_null(strstr(d.reason, "run=2"));
+
+        /* once nothing is shared: the knob, then the mode's own run value */
+        o.run = 2;
+        o.pages_shared = o.pages_sharing = 0;
+        o.now_usec += 1000000;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 1);
+        assert_true(d.set_merge_across_nodes && d.merge_across_nodes == 0);
+        assert_true(d.set_run && d.run == 1);
+
+        /* a kernel without the knob (-1) is left alone; and mode off touches nothing at all */
+        o.merge_across_nodes = -1;
+        o.run = 1;
+        o.now_usec += 1000000;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 0);
+        c.mode = TUNER_MODE_OFF;
+        o.use_zero_pages = 0;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 0);
+
+        /* max_page_sharing follows the same rule */
+        c.mode = TUNER_MODE_STATIC;
+        c.use_zero_pages = -1;
+        c.merge_across_nodes = -1;
+        c.max_page_sharing = 512;
+        c.unmerge_to_change = false;
+        o.pages_shared = 10;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 0);
+        assert_non_null(strstr(d.reason, "max_page_sharing differs"));
+        o.pages_shared = 0;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 1);
+        assert_true(d.set_max_page_sharing && d.max_page_sharing == 512);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_owned_knobs),
                 cmocka_unit_test(test_adaptive_start_sprints),
                 cmocka_unit_test(test_recorded_idle),
                 cmocka_unit_test(test_recorded_workload_sprint),
