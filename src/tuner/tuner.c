@@ -70,7 +70,7 @@ void tuner_config_init(TunerConfig *c) {
                 .sprint_pages_to_scan = 16384,
                 .sprint_sleep_msec = 10,
                 .maintain_pages_to_scan = 100,
-                .maintain_sleep_msec = 200,
+                .maintain_sleep_msec = 500,
                 .min_pages_to_scan = 100,
                 .cpu_budget_pmy = 5000,
                 .sprint_trigger_bytes = 64ULL << 20,

@@ -562,7 +562,7 @@ static void test_recorded_workload_sprint(void **state) {
                 /* ... with exactly the maintain knobs ... */
                 assert_int_equal(rp.r[m], 1);
                 assert_true(rp.d[m].set_pages_to_scan && rp.d[m].pages_to_scan == 100);
-                assert_true(rp.d[m].set_sleep && rp.d[m].sleep_msec == 200);
+                assert_true(rp.d[m].set_sleep && rp.d[m].sleep_msec == 500);
                 assert_false(rp.d[m].set_run);
                 assert_false(rp.d[m].set_advisor);
                 assert_non_null(strstr(rp.d[m].reason, "full scans without yield"));
@@ -600,6 +600,8 @@ static void test_recorded_workload_maintain(void **state) {
         Replay rp;
         Seq s;
 
+        c.maintain_sleep_msec = 200;    /* the maintain pace this sequence was recorded at */
+
         /* The same workload appearing while ksmd runs at the maintain pace (recorded at 1 Hz). */
         seq_load("tuner/workload-maintain.tsv", &s);
         ready = seq_mark(&s, "fillers-ready");
@@ -617,7 +619,7 @@ static void test_recorded_workload_maintain(void **state) {
         replay_done(&rp);
 
         /* Made mergeable by someone else (the process itself): only ksmd's rmap_items show it, and at
-         * the maintain pace they grow by 500 a second.  The sprint comes once they add up to 64 MiB. */
+         * the maintain pace (200 ms) they grow by 500 a second.  The sprint comes once they add up to 64 MiB. */
         s.obs[ready].new_mergeable_bytes = 0;
         for (size_t i = 0; i < s.n && expect == SIZE_MAX; i++)
                 if (s.obs[i].pages_unshared + s.obs[i].pages_volatile >= 16384)
@@ -811,10 +813,10 @@ static void test_adaptive_maintain_after_idle_scans(void **state) {
         assert_false(d.set_run);                        /* already 1 */
         assert_false(d.set_advisor);
         assert_true(d.set_pages_to_scan && d.pages_to_scan == 100);
-        assert_true(d.set_sleep && d.sleep_msec == 200);
+        assert_true(d.set_sleep && d.sleep_msec == 500);
         assert_non_null(strstr(d.reason, "2 full scans without yield"));
         assert_int_equal(o.pages_to_scan, 100);
-        assert_int_equal(o.sleep_msec, 200);
+        assert_int_equal(o.sleep_msec, 500);
 
         /* Maintain holds, whatever the scans yield in crumbs. */
         for (unsigned i = 0; i < 100; i++) {
@@ -924,7 +926,7 @@ static void test_adaptive_rmap_growth_sprints(void **state) {
         assert_int_equal(d.phase, TUNER_PHASE_SPRINT);
         assert_string_equal(d.reason, "sprint: 64.0 MiB of new mergeable memory");
 
-        /* At the maintain pace (100 pages per 200 ms) ksmd adds at most 500 rmap_items a second: the
+        /* At the maintain pace (100 pages per 500 ms) ksmd adds at most 200 rmap_items a second: the
          * growth adds up over the whole maintain phase, not per step. */
         reach_maintain(&c, &o, &st);
         for (unsigned i = 0; i < 32; i++) {
@@ -1224,7 +1226,7 @@ static void test_adaptive_pressure_gating(void **state) {
         assert_int_equal(d.phase, TUNER_PHASE_MAINTAIN);
         assert_true(d.set_run && d.run == 1);
         assert_false(d.set_pages_to_scan);              /* 100 already */
-        assert_true(d.set_sleep && d.sleep_msec == 200);
+        assert_true(d.set_sleep && d.sleep_msec == 500);
         assert_string_equal(d.reason, "no memory pressure: maintain");
         for (unsigned i = 0; i < 5; i++) {
                 advance(&o, USEC_PER_SEC, 1, 0, 10);
@@ -1303,7 +1305,7 @@ static void test_adaptive_restores_knobs(void **state) {
         advance(&o, USEC_PER_SEC, 1, 0, 10);
         o.sleep_msec = 20;
         assert_int_equal(step(&c, &o, &st, &d), 1);
-        assert_true(d.set_sleep && d.sleep_msec == 200);
+        assert_true(d.set_sleep && d.sleep_msec == 500);
         assert_int_equal(d.phase, TUNER_PHASE_MAINTAIN);
 
         advance(&o, USEC_PER_SEC, 1, 0, 10);
@@ -1809,7 +1811,7 @@ static void test_config_defaults(void **state) {
         assert_int_equal(c.sprint_pages_to_scan, 16384);
         assert_int_equal(c.sprint_sleep_msec, 10);
         assert_int_equal(c.maintain_pages_to_scan, 100);
-        assert_int_equal(c.maintain_sleep_msec, 200);
+        assert_int_equal(c.maintain_sleep_msec, 500);
         assert_int_equal(c.min_pages_to_scan, 100);
         assert_int_equal(c.cpu_budget_pmy, 5000);
         assert_int_equal(c.sprint_trigger_bytes, 64 * MIB);
