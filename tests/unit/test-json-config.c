@@ -475,10 +475,71 @@ static void test_json_load_string_strict_errors(void **state) {
         json_decref(j);
 }
 
+/* The "tuner" object: values parsed into the TunerConfig, and bad ones rejected with their path. */
+static void test_daemon_config_tuner(void **state) {
+        static const struct {
+                const char *json, *path, *message;
+        } bad[] = {
+                { "{\"tuner\": {\"mode\": \"turbo\"}}", "tuner.mode",
+                  "expected one of \"adaptive\", \"ksmtuned\", \"advisor\", \"static\", \"off\", got \"turbo\"" },
+                { "{\"tuner\": {\"cpu_budget\": 0}}", "tuner.cpu_budget", "0 out of range, expected 1 to 100 (percent)" },
+                { "{\"tuner\": {\"cpu_budget\": \"50%\"}}", "tuner.cpu_budget",
+                  "expected a percentage from 1 to 100, got a string" },
+                { "{\"tuner\": {\"sprint_pages_to_scan\": 0}}", "tuner.sprint_pages_to_scan",
+                  "0 out of range, expected 1 to 4294967295" },
+                { "{\"tuner\": {\"at_exit\": \"panic\"}}", "tuner.at_exit",
+                  "expected one of \"restore\", \"keep\", \"stop\", got \"panic\"" },
+                { "{\"tuner\": {\"use_zero_pages\": 1}}", "tuner.use_zero_pages",
+                  "expected true, false or null (leave the knob alone), got an integer" },
+                { "{\"tuner\": {\"max_page_sharing\": 1}}", "tuner.max_page_sharing",
+                  "1 out of range, expected 2 to 2147483647" },
+                { "{\"tuner\": {\"advisor_min_pages_to_scan\": 900, \"advisor_max_pages_to_scan\": 800}}",
+                  "tuner.advisor_min_pages_to_scan", "must not exceed tuner.advisor_max_pages_to_scan (800)" },
+                { "{\"tuner\": {\"pressure_only\": true}}", "tuner.pressure_only",
+                  "needs tuner.mem_available_below and/or tuner.psi_some_above" },
+                { "{\"tuner\": {\"ksmtuned_conf\": \"/nonexistent/ksmtuned.conf\"}}", "tuner.ksmtuned_conf",
+                  "cannot read '/nonexistent/ksmtuned.conf': No such file or directory" },
+                { "{\"tuner\": {\"pace\": 1}}", "tuner.pace", NULL },
+                { "{\"tuner\": 5}", "tuner", "expected an object, got an integer" },
+        };
+        DaemonConfig c;
+        JsonError err = {};
+
+        daemon_config_init(&c);
+        assert_int_equal(c.tuner.mode, TUNER_MODE_ADAPTIVE);
+        assert_int_equal(c.at_exit, DAEMON_AT_EXIT_RESTORE);
+        assert_int_equal(daemon_config_parse_string(
+                "{\"tuner\": {\"mode\": \"static\", \"interval\": \"250ms\", \"at_exit\": \"stop\", "
+                "\"cpu_budget\": 12.5, \"sprint_trigger\": \"1G\", \"maintain_sleep\": \"2s\", "
+                "\"use_zero_pages\": true, \"smart_scan\": null, \"max_page_sharing\": 512, "
+                "\"advisor_target_scan_time\": \"5min\", \"static_sleep\": \"50ms\"}}", "t", &c, &err), 0);
+        assert_int_equal(c.tuner.mode, TUNER_MODE_STATIC);
+        assert_true(c.tuner_interval_usec == 250 * USEC_PER_MSEC);
+        assert_int_equal(c.at_exit, DAEMON_AT_EXIT_STOP);
+        assert_int_equal(c.tuner.cpu_budget_pmy, 1250);
+        assert_true(c.tuner.sprint_trigger_bytes == 1ULL << 30);
+        assert_true(c.tuner.maintain_sleep_msec == 2000);
+        assert_true(c.tuner.use_zero_pages == 1 && c.tuner.smart_scan == -1 && c.tuner.max_page_sharing == 512);
+        assert_true(c.tuner.advisor_target_scan_time_sec == 300);
+        assert_true(c.tuner.static_sleep_msec == 50);
+        daemon_config_done(&c);
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                JsonError e = parse_fail(bad[i].json);
+
+                assert_string_equal(e.path, bad[i].path);
+                if (bad[i].message)
+                        assert_string_equal(e.message, bad[i].message);
+                else
+                        assert_non_null(strstr(e.message, "unknown key"));
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_daemon_config_defaults),
                 cmocka_unit_test(test_daemon_config_parse_valid),
+                cmocka_unit_test(test_daemon_config_tuner),
                 cmocka_unit_test(test_daemon_config_parse_not_json),
                 cmocka_unit_test(test_daemon_config_parse_duplicate_key),
                 cmocka_unit_test(test_daemon_config_parse_not_object),
