@@ -168,10 +168,12 @@ theory=$((dup_pages - patterns))        # every duplicate page but one per patte
 t50=$((theory * 50 / 100)) t90=$((theory * 90 / 100)) t99=$((theory * 99 / 100))
 ksmd_ns() { local a; read -r a _ <"/proc/$ksmd/schedstat"; echo "$a"; }
 
-# start_fillers prctl|none [CGROUP]: waits until each printed "ready".
+# start_fillers prctl|none [CGROUP]: waits until each printed "ready".  WAVE_OFFSET numbers the
+# processes of a second wave after the first (their unique pages differ, the patterns are shared).
+WAVE_OFFSET=0
 start_fillers() {
     local i
-    for ((i = 0; i < PROCS; i++)); do
+    for ((i = WAVE_OFFSET; i < WAVE_OFFSET + PROCS; i++)); do
         if [ -n "${2:-}" ]; then
             bash -c 'echo $$ >"$1/cgroup.procs" && exec "$2" "$3" "$4" "$5"' _ "$2" "$DUP_FILLER" "$1" "$i" "$MIB" \
                 >"$T/$i.out" 2>"$T/$i.err" </dev/null {lock_fd}>&- &
@@ -180,7 +182,7 @@ start_fillers() {
         fi
         pids+=($!)
     done
-    for ((i = 0; i < PROCS; i++)); do
+    for ((i = WAVE_OFFSET; i < WAVE_OFFSET + PROCS; i++)); do
         if ! wait_for 60 grep -q '^ready' "$T/$i.out"; then
             cat "$T/$i.err" >&2
             grep -q 'PR_SET_MEMORY_MERGE' "$T/$i.err" && skip "kernel lacks PR_SET_MEMORY_MERGE (6.4+)"
@@ -235,6 +237,33 @@ measure() {
         "$(rd pages_to_scan)" "$(rd sleep_millisecs)"
 }
 
+# second_wave NAME prctl|none [CGROUP]: after convergence, PROCS more of the same processes start;
+# seconds until 90 % of their theoretical saving (their duplicate pages now merge into the KSM pages
+# the first wave made) and ksmd CPU-seconds meanwhile.
+WAVE2=${WAVE2:-1}
+second_wave() {
+    local name=$1 base t0 c0 s dt c target
+    read -r base <"$KSM_DIR/pages_sharing"
+    target=$((base + theory * 90 / 100))
+    WAVE_OFFSET=$PROCS
+    start_fillers "$2" "${3:-}"
+    WAVE_OFFSET=0
+    t0=$EPOCHREALTIME c0=$(ksmd_ns)
+    while :; do
+        read -r s <"$KSM_DIR/pages_sharing"
+        dt=$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
+        if [ "$s" -ge "$target" ]; then
+            c=$(ksmd_ns)
+            R[$name.w2t90]=$dt
+            R[$name.w2cpu]=$(awk -v a="$c" -v b="$c0" 'BEGIN { printf "%.2f", (a - b) / 1e9 }')
+            break
+        fi
+        awk -v d="$dt" -v m="$MAX_WAIT" 'BEGIN { exit !(d >= m) }' && { R[$name.w2t90]="not reached"; R[$name.w2cpu]="-"; break; }
+        sleep 0.05
+    done
+    printf '  %s: second wave: 90 %% of its saving after %s s, ksmd %s CPU-s\n' "$name" "${R[$name.w2t90]}" "${R[$name.w2cpu]}"
+}
+
 printf 'workload: %d processes x %d MiB, 75 %% duplicate pages (%d patterns): %d duplicate pages, theoretical pages_sharing %d\n' \
     "$PROCS" "$MIB" "$patterns" "$dup_pages" "$theory"
 printf 'ksmd PID %s; wait at most %s s per configuration; idle window %s s\n' "$ksmd" "$MAX_WAIT" "$IDLE"
@@ -265,6 +294,12 @@ for cfg in $CONFIGS; do
     *) printf 'FAIL: unknown configuration %s\n' "$cfg" >&2; exit 1 ;;
     esac
     measure "$cfg"
+    if [ "$WAVE2" = 1 ]; then
+        case $cfg in
+        ksmtuned|adaptive) second_wave "$cfg" none "$CG" ;;
+        *) second_wave "$cfg" prctl ;;
+        esac
+    fi
     stop_daemon
     kill_fillers
     reset_ksm
@@ -284,5 +319,13 @@ for cfg in $CONFIGS; do
         "$(ratio "${R[$cfg.t90]}" "${R[kernel-defaults.t90]:-}")" "$(ratio "${R[$cfg.cpu90]}" "${R[kernel-defaults.cpu90]:-}")" \
         "$(ratio "${R[$cfg.perGiB]}" "${R[kernel-defaults.perGiB]:-}")"
 done
+if [ "$WAVE2" = 1 ]; then
+    printf '\nsecond wave (%d more processes started after convergence):\n%-16s %12s %11s | %8s %8s\n' "$PROCS" configuration \
+        "t90 s" "CPU-s@90" "t90/full" "cpu/full"
+    for cfg in $CONFIGS; do
+        printf '%-16s %12s %11s | %8s %8s\n' "$cfg" "${R[$cfg.w2t90]:-}" "${R[$cfg.w2cpu]:-}" \
+            "$(ratio "${R[$cfg.w2t90]:-}" "${R[full-speed.w2t90]:-}")" "$(ratio "${R[$cfg.w2cpu]:-}" "${R[full-speed.w2cpu]:-}")"
+    done
+fi
 printf 'CPU-s@90 = ksmd CPU-seconds from workload ready to 90 %%; CPU-s/GiB = ksmd CPU-seconds per GiB saved at 99 %% (or at the end of the wait);\n'
 printf 'idle %% = ksmd CPU %% of one CPU in a %s s window starting 2 s after 99 %% (or after the wait).\n' "$IDLE"

@@ -168,6 +168,11 @@ static int on_tuner_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 void manager_tuner_note_enabled(Manager *m, uint64_t bytes) {
         m->tuner_new_bytes += bytes;
+        /* Enough new mergeable memory for a sprint: step now rather than at the next tick (up to
+         * tuner.interval later), since the saving comes no sooner than ksmd's second pass anyway. */
+        if (m->tuner_timer && m->config.tuner.mode == TUNER_MODE_ADAPTIVE &&
+            m->tuner_new_bytes >= m->config.tuner.sprint_trigger_bytes)
+                (void) sd_event_source_set_time_relative(m->tuner_timer, 0);
 }
 
 int manager_tuner_startup(Manager *m) {
