@@ -16,6 +16,8 @@ typedef struct ProcStatus {
         pid_t tracer_pid;       /* TracerPid: 0 when nobody ptraces it */
         int seccomp;            /* Seccomp: 0 off, 1 strict, 2 filter; -1 if the kernel has no field */
         unsigned threads;       /* Threads: */
+        uid_t uid;              /* Uid: first field (real uid); (uid_t) -1 if absent */
+        uint64_t rss_anon_bytes;        /* RssAnon: (absent for kernel threads: 0) */
 } ProcStatus;
 
 /* -EBADMSG if State/Tgid/Pid/PPid/TracerPid are missing or malformed. */

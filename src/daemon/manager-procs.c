@@ -178,7 +178,7 @@ refused:
 
 static void read_facts(Manager *m, Tracked *t, const Policy *any_needs_exe, ProcessFacts *f, char *exe, size_t exe_size,
                        bool need_exe) {
-        _cleanup_free_ char *status = NULL;
+        ProcStatus ps;
         ProcStat st;
         char path[64];
 
@@ -186,14 +186,8 @@ static void read_facts(Manager *m, Tracked *t, const Policy *any_needs_exe, Proc
         (void) proc_comm_read_at(m->proc_fd, t->ref.pid, t->comm, sizeof(t->comm));
         *f = (ProcessFacts) { .cgroup = t->cgroup, .comm = t->comm, .uid = t->uid };
 
-        snprintf(path, sizeof(path), "%d/status", (int) t->ref.pid);
-        if (read_virtual_file_at(m->proc_fd, path, 64 * 1024, &status, NULL) >= 0) {
-                const char *p = strstr(status, "\nRssAnon:");
-                unsigned long long kb;
-
-                if (p && sscanf(p + 9, "%llu", &kb) == 1)
-                        f->anon_bytes = (uint64_t) kb * 1024;
-        }
+        if (proc_status_read_at(m->proc_fd, t->ref.pid, 0, &ps) >= 0)
+                f->anon_bytes = ps.rss_anon_bytes;
         if (proc_stat_read_at(m->proc_fd, t->ref.pid, &st) >= 0 && m->ticks_per_sec > 0) {
                 usec_t boot = now_usec(CLOCK_BOOTTIME);
                 usec_t start = st.start_time_ticks * (USEC_PER_SEC / (usec_t) m->ticks_per_sec);
@@ -296,15 +290,10 @@ static void act(Manager *m, Tracked *t, const Policy *p, bool enable) {
                         t->when_unmatched = p ? p->when_unmatched : POLICY_UNMATCHED_LEAVE;
                         t->enabled_realtime_usec = now_usec(CLOCK_REALTIME);
                         {
-                                _cleanup_free_ char *status = NULL;
-                                char path[48];
-                                const char *a;
-                                unsigned long long kb;
+                                ProcStatus ps;
 
-                                snprintf(path, sizeof(path), "%d/status", (int) t->ref.pid);
-                                if (read_virtual_file_at(m->proc_fd, path, 64 * 1024, &status, NULL) >= 0 &&
-                                    (a = strstr(status, "\nRssAnon:")) && sscanf(a + 9, "%llu", &kb) == 1)
-                                        t->anon_bytes = (uint64_t) kb * 1024;
+                                if (proc_status_read_at(m->proc_fd, t->ref.pid, 0, &ps) >= 0)
+                                        t->anon_bytes = ps.rss_anon_bytes;
                                 manager_tuner_note_enabled(m, t->anon_bytes);
                         }
                         {
@@ -452,17 +441,7 @@ static void consider(Manager *m, pid_t pid, const char *cgroup) {
                         return;
                 }
         }
-        {
-                _cleanup_free_ char *status = NULL;
-                char path[48];
-                const char *u;
-                unsigned long uid;
-
-                snprintf(path, sizeof(path), "%d/status", (int) pid);
-                if (read_virtual_file_at(m->proc_fd, path, 64 * 1024, &status, NULL) >= 0 &&
-                    (u = strstr(status, "\nUid:")) && sscanf(u + 5, "%lu", &uid) == 1)
-                        n->uid = (uid_t) uid;
-        }
+        n->uid = st.uid;
         n->cgroup = strdup(cgroup);
         if (!n->cgroup || /* Edge-triggered: an exited process's pidfd stays readable; level-triggered, every
              * loop iteration re-polls all of them until each callback ran, which made a mass exit

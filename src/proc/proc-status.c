@@ -34,7 +34,7 @@ static int parse_pid_value(const char *v, pid_t *ret) {
 
 int proc_status_parse(const char *buf, ProcStatus *ret) {
         _cleanup_free_ char *copy = NULL;
-        ProcStatus st = { .seccomp = -1 };
+        ProcStatus st = { .seccomp = -1, .uid = (uid_t) -1 };
         unsigned seen = 0;
         char *saveptr = NULL;
 
@@ -79,6 +79,32 @@ int proc_status_parse(const char *buf, ProcStatus *ret) {
                 } else if (streq(line, "Threads")) {
                         if (safe_atou32(v, &st.threads) < 0)
                                 return -EBADMSG;
+                } else if (streq(line, "Uid")) {
+                        /* "Uid:\t1000\t1000\t1000\t1000": real, effective, saved, fs */
+                        char first[16];
+                        size_t n = strcspn(v, " \t");
+                        uint32_t u;
+
+                        if (n == 0 || n >= sizeof(first))
+                                return -EBADMSG;
+                        memcpy(first, v, n);
+                        first[n] = 0;
+                        if (safe_atou32(first, &u) < 0)
+                                return -EBADMSG;
+                        st.uid = (uid_t) u;
+                } else if (streq(line, "RssAnon")) {
+                        /* "RssAnon:\t    9504 kB" */
+                        char num[24];
+                        size_t n = strcspn(v, " \t");
+                        uint64_t kb;
+
+                        if (n == 0 || n >= sizeof(num) || !streq(strstrip(v + n), "kB"))
+                                return -EBADMSG;
+                        memcpy(num, v, n);
+                        num[n] = 0;
+                        if (safe_atou64(num, &kb) < 0 || kb > UINT64_MAX / 1024)
+                                return -EBADMSG;
+                        st.rss_anon_bytes = kb * 1024;
                 }
                 if (r < 0)
                         return r;

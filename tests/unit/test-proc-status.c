@@ -506,8 +506,30 @@ static void test_proc_status_read_at_real(void **state) {
         assert_int_equal(sc.nr, SYS_read);
 }
 
+/* Uid (the real one, first of four) and RssAnon, which the daemon uses for policies and the tuner. */
+static void test_proc_status_uid_rss_anon(void **state) {
+        _cleanup_free_ char *sleeping = fixture_read("proc/status-sleeping");
+        _cleanup_free_ char *zombie = fixture_read("proc/status-zombie");
+        ProcStatus st;
+
+        assert_int_equal(proc_status_parse(sleeping, &st), 0);
+        assert_int_equal(st.uid, 0);
+        assert_true(st.rss_anon_bytes == 108ULL * 1024);
+        assert_int_equal(proc_status_parse(zombie, &st), 0);        /* a zombie has no RssAnon line */
+        assert_true(st.rss_anon_bytes == 0);
+        assert_int_equal(proc_status_parse("State:\tS (sleeping)\nTgid:\t5\nPid:\t5\nPPid:\t1\nTracerPid:\t0\n"
+                                           "Uid:\t1000\t0\t0\t0\nRssAnon:\t  12 kB\n", &st), 0);
+        assert_int_equal(st.uid, 1000);                         /* real, not effective */
+        assert_true(st.rss_anon_bytes == 12 * 1024);
+        assert_int_equal(proc_status_parse("State:\tS (sleeping)\nTgid:\t5\nPid:\t5\nPPid:\t1\nTracerPid:\t0\n"
+                                           "RssAnon:\t12 MB\n", &st), -EBADMSG);
+        assert_int_equal(proc_status_parse("State:\tS (sleeping)\nTgid:\t5\nPid:\t5\nPPid:\t1\nTracerPid:\t0\n"
+                                           "Uid:\tx\t0\t0\t0\n", &st), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_proc_status_uid_rss_anon),
                 cmocka_unit_test(test_proc_status_parse_real),
                 cmocka_unit_test(test_proc_status_parse_no_seccomp),
                 cmocka_unit_test(test_proc_status_parse_malformed_fixtures),
