@@ -178,16 +178,17 @@ refused:
 
 static void read_facts(Manager *m, Tracked *t, const Policy *any_needs_exe, ProcessFacts *f, char *exe, size_t exe_size,
                        bool need_exe) {
-        ProcStatus ps;
+        ProcStatus ps = { .uid = (uid_t) -1 };
         ProcStat st;
         char path[64];
 
-        /* comm changes when a wrapper execs the real program: read it again each time. */
+        /* comm and uid change when a wrapper execs the real program or a process drops privileges:
+         * read them at each decision (this is also where a new process gets them first). */
         (void) proc_comm_read_at(m->proc_fd, t->ref.pid, t->comm, sizeof(t->comm));
-        *f = (ProcessFacts) { .cgroup = t->cgroup, .comm = t->comm, .uid = t->uid };
-
-        if (proc_status_read_at(m->proc_fd, t->ref.pid, 0, &ps) >= 0)
-                f->anon_bytes = ps.rss_anon_bytes;
+        if (proc_status_read_at(m->proc_fd, t->ref.pid, 0, &ps) >= 0 && ps.uid != (uid_t) -1)
+                t->uid = ps.uid;
+        *f = (ProcessFacts) { .cgroup = t->cgroup, .comm = t->comm, .uid = t->uid,
+                              .anon_bytes = ps.uid != (uid_t) -1 ? ps.rss_anon_bytes : 0 };
         if (proc_stat_read_at(m->proc_fd, t->ref.pid, &st) >= 0 && m->ticks_per_sec > 0) {
                 usec_t boot = now_usec(CLOCK_BOOTTIME);
                 usec_t start = st.start_time_ticks * (USEC_PER_SEC / (usec_t) m->ticks_per_sec);
@@ -381,7 +382,6 @@ static void evaluate(Manager *m, Tracked *t) {
 static void consider(Manager *m, pid_t pid, const char *cgroup) {
         _cleanup_free_ Tracked *n = NULL;
         Tracked *t = pidmap_get(&m->tracked, pid);
-        ProcStatus st;
         int r;
 
         if (t) {
@@ -427,11 +427,6 @@ static void consider(Manager *m, pid_t pid, const char *cgroup) {
         }
         if (r < 0)
                 return;         /* gone, or a zombie: nothing to do */
-        if (proc_comm_read_at(m->proc_fd, pid, n->comm, sizeof(n->comm)) < 0 ||
-            proc_status_read_at(m->proc_fd, pid, 0, &st) < 0) {
-                pidref_done(&n->ref);
-                return;
-        }
         {
                 /* Kernel threads never appear in cgroup.procs of non-root cgroups, but be sure. */
                 ProcStat ps;
@@ -441,7 +436,7 @@ static void consider(Manager *m, pid_t pid, const char *cgroup) {
                         return;
                 }
         }
-        n->uid = st.uid;
+        n->uid = (uid_t) -1;    /* comm and uid are read by evaluate() below, with the other facts */
         n->cgroup = strdup(cgroup);
         if (!n->cgroup || /* Edge-triggered: an exited process's pidfd stays readable; level-triggered, every
              * loop iteration re-polls all of them until each callback ran, which made a mass exit
