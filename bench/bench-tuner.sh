@@ -23,7 +23,8 @@
 # removed.  Holds flock on /sys/kernel/mm/ksm while it runs.
 #
 # Environment: KSMTUNED_NG, DUP_FILLER (set by bench/meson.build); optional PROCS (8), MIB (128),
-# MAX_WAIT (180), IDLE (20), CONFIGS (space-separated subset).  Exit 77 (skip) without root/KSM.
+# MAX_WAIT (180), IDLE (20), CONFIGS (space-separated subset), KEEP_LOGS (a directory to copy the
+# daemons' logs to), DAEMON_LOG_LEVEL (info).  Exit 77 (skip) without root/KSM.
 
 set -uo pipefail
 
@@ -124,6 +125,10 @@ cleanup() {
     done
     echo "${saved[run]}" >"$KSM_DIR/run"
     rmdir "$CG" 2>/dev/null
+    if [ -n "${KEEP_LOGS:-}" ]; then
+        mkdir -p "$KEEP_LOGS" && cp "$T"/*.err "$KEEP_LOGS"/ 2>/dev/null
+        printf 'daemon logs kept in %s\n' "$KEEP_LOGS"
+    fi
     rm -rf "$T"
     if [ "$(knobs_now)" = "$start_knobs" ]; then
         printf 'KSM knobs restored: yes\n'
@@ -157,7 +162,7 @@ cat >"$T/ksmtuned.json" <<JSON
 JSON
 cat >"$T/adaptive.json" <<JSON
 { "sample_interval": "10s", "rescan_interval": "500ms", "control_socket": "$T/d.sock",
-  "tuner": { "mode": "adaptive", "at_exit": "restore" } }
+  "log_level": "${DAEMON_LOG_LEVEL:-info}", "tuner": { "mode": "adaptive", "at_exit": "restore" } }
 JSON
 
 page=$(getconf PAGESIZE)
@@ -249,6 +254,7 @@ second_wave() {
     start_fillers "$2" "${3:-}"
     WAVE_OFFSET=0
     t0=$EPOCHREALTIME c0=$(ksmd_ns)
+    [ -n "${KEEP_LOGS:-}" ] && printf '  %s: second wave ready at %s\n' "$name" "$t0"
     while :; do
         read -r s <"$KSM_DIR/pages_sharing"
         dt=$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
@@ -286,7 +292,12 @@ for cfg in $CONFIGS; do
         echo 1 >"$KSM_DIR/run" ;;
     ksmtuned|adaptive)
         echo 1 >"$KSM_DIR/run"
-        "$KSMTUNED_NG" --config "$T/$cfg.json" --policy-dir "$T/p" --log-target=stderr 2>"$T/$cfg.err" {lock_fd}>&- &
+        if [ -n "${KEEP_LOGS:-}" ]; then   # time-stamped, to line up with the bench's own times
+            "$KSMTUNED_NG" --config "$T/$cfg.json" --policy-dir "$T/p" --log-target=stderr {lock_fd}>&- \
+                2> >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$T/$cfg.err") &
+        else
+            "$KSMTUNED_NG" --config "$T/$cfg.json" --policy-dir "$T/p" --log-target=stderr 2>"$T/$cfg.err" {lock_fd}>&- &
+        fi
         daemon=$!
         sleep 1
         kill -0 "$daemon" 2>/dev/null || { cat "$T/$cfg.err" >&2; printf 'FAIL: daemon did not start\n' >&2; exit 1; }

@@ -23,6 +23,8 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define CLAMP(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
+#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 
 #define new0(t, n) ((t *) calloc((n), sizeof(t)))
 

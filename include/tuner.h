@@ -85,11 +85,12 @@ typedef struct TunerConfig {
         TunerMode mode;
         /* adaptive */
         uint64_t sprint_pages_to_scan;          /* pages per batch when sprinting (default 16384) */
-        uint64_t sprint_sleep_msec;             /* sleep between batches when sprinting (default 10) */
+        uint64_t sprint_sleep_msec;             /* sleep between batches when sprinting (default 1) */
         uint64_t maintain_pages_to_scan;        /* default 100 */
         uint64_t maintain_sleep_msec;           /* default 500 (measured: idle ksmd 0.02 % of a CPU) */
         uint64_t min_pages_to_scan;             /* floor when the CPU budget scales down (default 100) */
         uint32_t cpu_budget_pmy;                /* ksmd CPU budget, permyriad of one CPU (default 5000) */
+        usec_t cpu_budget_burst_usec;           /* CPU time ksmd may spend above the budget (10 s) */
         uint64_t sprint_trigger_bytes;          /* new mergeable memory that starts a sprint (64 MiB) */
         uint64_t idle_scans;                    /* full scans without yield before maintaining (2) */
         uint64_t min_yield_pages;               /* merges per full scan that count as yield (64) */
@@ -148,6 +149,14 @@ typedef struct TunerState {
         usec_t last_cpu_usec;
         uint32_t last_cpu_pmy;                  /* ksmd CPU over the last step */
         uint64_t current_pages_to_scan;         /* what the tuner last asked for */
+        uint64_t current_sleep_msec;            /* while throttled: the sleep it last asked for */
+        /* The CPU budget as a token bucket: credit grows by the budget and shrinks by ksmd's CPU
+         * time, up to cpu_budget_burst; a sprint runs at its full pace while there is credit. */
+        bool have_credit;
+        int64_t credit_ns;
+        bool throttled;                         /* held to the budget until credit is back to half */
+        uint64_t last_pages_scanned;
+        uint64_t scan_rate;                     /* pages ksmd scans per CPU-second (0: not measured) */
         bool pressured;                         /* adaptive, pressure_only: the last step saw pressure */
 } TunerState;
 

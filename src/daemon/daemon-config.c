@@ -104,6 +104,7 @@ static const JsonField tuner_table[] = {
         TF("maintain_sleep", dispatch_msec, maintain_sleep_msec, .min = 0, .max = (int64_t) USEC_PER_MINUTE),
         TF("min_pages_to_scan", json_dispatch_uint64, min_pages_to_scan, .min = 1, .max = UINT32_MAX),
         TF("cpu_budget", dispatch_percent_pmy, cpu_budget_pmy, .min = 1, .max = 100),
+        TF("cpu_budget_burst", json_dispatch_duration, cpu_budget_burst_usec, .min = 0, .max = (int64_t) USEC_PER_HOUR),
         TF("sprint_trigger", json_dispatch_size, sprint_trigger_bytes, .min = 1, .max = 1LL << 50),
         TF("idle_scans", json_dispatch_uint64, idle_scans, .min = 1, .max = 100),
         TF("min_yield_pages", json_dispatch_uint64, min_yield_pages, .min = 1, .max = 1LL << 32),

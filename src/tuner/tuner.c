@@ -68,11 +68,12 @@ void tuner_config_init(TunerConfig *c) {
         *c = (TunerConfig) {
                 .mode = TUNER_MODE_ADAPTIVE,
                 .sprint_pages_to_scan = 16384,
-                .sprint_sleep_msec = 10,
+                .sprint_sleep_msec = 1,
                 .maintain_pages_to_scan = 100,
                 .maintain_sleep_msec = 500,
                 .min_pages_to_scan = 100,
                 .cpu_budget_pmy = 5000,
+                .cpu_budget_burst_usec = 10 * USEC_PER_SEC,
                 .sprint_trigger_bytes = 64ULL << 20,
                 .idle_scans = 2,
                 .min_yield_pages = 64,
@@ -319,6 +320,80 @@ static bool pressured(const TunerConfig *c, const TunerObservation *o, char *why
         return false;
 }
 
+/* Batches of about this much ksmd CPU time when the budget sets the pace. */
+#define THROTTLE_BATCH_USEC (50 * USEC_PER_MSEC)
+
+/*
+ * The sprint's pace.  While the budget has credit, the configured sprint pace (near full speed: a
+ * burst of new memory is merged as fast as the machine can).  Once the credit is spent, the pace
+ * that holds ksmd at the budget: batches of ~50 ms of ksmd CPU at the measured scan rate, and a
+ * sleep that makes scanning that share of the time (duty = budget), never faster than the sprint
+ * pace.  Without a measured rate (no pages_scanned counter: Linux < 6.4), pages_to_scan is scaled
+ * by budget / measured CPU instead.  Changes at most once per hold_off.
+ */
+static void sprint_pace(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d,
+                        bool cpu_valid, bool same_phase) {
+        uint64_t pages = st->current_pages_to_scan ?: c->sprint_pages_to_scan;
+        uint64_t sleep_msec = st->current_sleep_msec ?: c->sprint_sleep_msec;
+        bool may_change = same_phase && o->now_usec >= st->last_change_usec + c->hold_off_usec && cpu_valid;
+
+        if (!same_phase) {
+                /* A new sprint starts at full pace if there is credit (with no burst allowed at all,
+                 * the budget holds from the start: the credit is never above 0). */
+                st->throttled = c->cpu_budget_burst_usec == 0 && st->have_credit && st->credit_ns < 0;
+                pages = c->sprint_pages_to_scan;
+                sleep_msec = c->sprint_sleep_msec;
+        } else if (!st->throttled && st->have_credit && st->credit_ns <= 0 && cpu_valid &&
+                   st->last_cpu_pmy > c->cpu_budget_pmy) {
+                st->throttled = true;
+                may_change = true;      /* the burst is spent: hold ksmd to the budget now */
+        } else if (st->throttled && c->cpu_budget_burst_usec > 0 &&
+                   st->credit_ns >= (int64_t) (c->cpu_budget_burst_usec * NSEC_PER_USEC / 2) && may_change) {
+                st->throttled = false;
+                pages = c->sprint_pages_to_scan;
+                sleep_msec = c->sprint_sleep_msec;
+                snprintf(d->reason, sizeof(d->reason), "budget: credit back to %" PRIi64 " ms of CPU: sprint pace",
+                         st->credit_ns / (int64_t) NSEC_PER_MSEC);
+        }
+
+        if (st->throttled && may_change) {
+                uint64_t want_pages, want_sleep;
+
+                if (st->scan_rate > 0) {
+                        uint64_t budget = MIN(c->cpu_budget_pmy, 10000U), batch_usec;
+
+                        want_pages = CLAMP(st->scan_rate * THROTTLE_BATCH_USEC / USEC_PER_SEC, c->min_pages_to_scan,
+                                           c->sprint_pages_to_scan);
+                        batch_usec = want_pages * USEC_PER_SEC / st->scan_rate;
+                        want_sleep = DIV_ROUND_UP(batch_usec * (10000 - budget) / budget, USEC_PER_MSEC);
+                        want_sleep = CLAMP(want_sleep, MAX(c->sprint_sleep_msec, 1U), 60000U);
+                } else if (st->last_cpu_pmy > c->cpu_budget_pmy + c->cpu_budget_pmy / 10) {
+                        want_pages = MAX(c->min_pages_to_scan, pages * c->cpu_budget_pmy / st->last_cpu_pmy);
+                        want_sleep = sleep_msec;
+                } else if (st->last_cpu_pmy < c->cpu_budget_pmy / 2 && pages < c->sprint_pages_to_scan) {
+                        want_pages = MIN(c->sprint_pages_to_scan, pages * 2);
+                        want_sleep = sleep_msec;
+                } else {
+                        want_pages = pages;
+                        want_sleep = sleep_msec;
+                }
+                /* Hysteresis: a change of less than a fifth in both is not worth a write. */
+                if (want_pages * 5 < pages * 4 || want_pages * 4 > pages * 5 ||
+                    want_sleep * 5 < sleep_msec * 4 || want_sleep * 4 > sleep_msec * 5) {
+                        pages = want_pages;
+                        sleep_msec = want_sleep;
+                        snprintf(d->reason, sizeof(d->reason), "budget: ksmd at %" PRIu32 ".%02" PRIu32
+                                 " %% of a CPU, budget %" PRIu32 " %%%s: pages_to_scan %" PRIu64 ", sleep %" PRIu64 " ms",
+                                 st->last_cpu_pmy / 100, st->last_cpu_pmy % 100, c->cpu_budget_pmy / 100,
+                                 c->cpu_budget_burst_usec > 0 ? ", burst used up" : "", pages, sleep_msec);
+                }
+        }
+        st->current_pages_to_scan = pages;
+        st->current_sleep_msec = sleep_msec;
+        want_run(o, d, 1);
+        want_pace(o, d, (int64_t) pages, (int64_t) sleep_msec);
+}
+
 /* @cpu_valid: st->last_cpu_pmy was measured by this step (ksmd's CPU time read now and before). */
 static void step_adaptive(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d,
                           bool cpu_valid) {
@@ -382,33 +457,15 @@ static void step_adaptive(const TunerConfig *c, const TunerObservation *o, Tuner
         } else if (trigger && phase == TUNER_PHASE_SPRINT)
                 st->idle_scan_count = 0;        /* more new memory: the sprint goes on */
 
-        if (phase != TUNER_PHASE_SPRINT)
-                st->current_pages_to_scan = 0;
+        if (phase != TUNER_PHASE_SPRINT) {
+                st->current_pages_to_scan = st->current_sleep_msec = 0;
+                st->throttled = false;
+        }
 
         switch (phase) {
-        case TUNER_PHASE_SPRINT: {
-                uint64_t pages = st->current_pages_to_scan ?: c->sprint_pages_to_scan;
-
-                /* The CPU budget: scale the batch to the measured ksmd CPU (after a hold-off, so the
-                 * counters have caught up with the last change and the pace does not oscillate). */
-                if (phase == st->phase && o->now_usec >= st->last_change_usec + c->hold_off_usec && cpu_valid) {
-                        if (st->last_cpu_pmy > c->cpu_budget_pmy + c->cpu_budget_pmy / 10) {
-                                pages = MAX(c->min_pages_to_scan, pages * c->cpu_budget_pmy / st->last_cpu_pmy);
-                                snprintf(d->reason, sizeof(d->reason), "budget: ksmd at %" PRIu32 ".%02" PRIu32
-                                         " %% of a CPU > %" PRIu32 " %%: pages_to_scan %" PRIu64,
-                                         st->last_cpu_pmy / 100, st->last_cpu_pmy % 100, c->cpu_budget_pmy / 100, pages);
-                        } else if (st->last_cpu_pmy < c->cpu_budget_pmy / 2 && pages < c->sprint_pages_to_scan) {
-                                pages = MIN(c->sprint_pages_to_scan, pages * 2);
-                                snprintf(d->reason, sizeof(d->reason), "budget: ksmd at %" PRIu32 ".%02" PRIu32
-                                         " %% of a CPU < %" PRIu32 " %%: pages_to_scan %" PRIu64,
-                                         st->last_cpu_pmy / 100, st->last_cpu_pmy % 100, c->cpu_budget_pmy / 200, pages);
-                        }
-                }
-                st->current_pages_to_scan = pages;
-                want_run(o, d, 1);
-                want_pace(o, d, (int64_t) pages, (int64_t) c->sprint_sleep_msec);
+        case TUNER_PHASE_SPRINT:
+                sprint_pace(c, o, st, d, cpu_valid, phase == st->phase);
                 break;
-        }
         case TUNER_PHASE_MAINTAIN:
                 want_run(o, d, 1);
                 want_pace(o, d, (int64_t) c->maintain_pages_to_scan, (int64_t) c->maintain_sleep_msec);
@@ -434,12 +491,33 @@ int tuner_step(const TunerConfig *c, const TunerObservation *o, TunerState *st, 
 
         if (o->have_cpu) {
                 if (st->last_cpu_usec > 0 && o->now_usec > st->last_cpu_usec && o->ksmd_cpu_ns >= st->last_cpu_ns) {
-                        st->last_cpu_pmy = (uint32_t) MIN(cpu_usage_pmy(o->ksmd_cpu_ns - st->last_cpu_ns,
-                                                                        o->now_usec - st->last_cpu_usec), 1000000U);
+                        nsec_t used = o->ksmd_cpu_ns - st->last_cpu_ns;
+                        usec_t wall = o->now_usec - st->last_cpu_usec;
+                        int64_t burst = (int64_t) MIN(c->cpu_budget_burst_usec, (usec_t) INT64_MAX / NSEC_PER_USEC / 2) *
+                                        (int64_t) NSEC_PER_USEC;
+                        int64_t earned = (int64_t) MIN(wall, (usec_t) 100 * USEC_PER_DAY) * (int64_t) NSEC_PER_USEC / 10000 *
+                                         (int64_t) c->cpu_budget_pmy;
+
+                        st->last_cpu_pmy = (uint32_t) MIN(cpu_usage_pmy(used, wall), 1000000U);
                         cpu_valid = true;
+                        if (!st->have_credit) {
+                                st->credit_ns = burst;
+                                st->have_credit = true;
+                        }
+                        /* Debt is remembered only up to one burst (or one second of CPU when no burst is
+                         * allowed), so an old overrun does not throttle forever. */
+                        st->credit_ns = CLAMP(st->credit_ns + earned - (int64_t) MIN(used, (nsec_t) INT64_MAX / 2),
+                                              -MAX(burst, (int64_t) NSEC_PER_SEC), burst);
+                        if (o->pages_scanned > st->last_pages_scanned && used >= 20 * NSEC_PER_MSEC &&
+                            st->last_pages_scanned > 0) {
+                                uint64_t rate = (o->pages_scanned - st->last_pages_scanned) * NSEC_PER_SEC / used;
+
+                                st->scan_rate = st->scan_rate ? (st->scan_rate + rate) / 2 : rate;
+                        }
                 }
                 st->last_cpu_ns = o->ksmd_cpu_ns;
                 st->last_cpu_usec = o->now_usec;
+                st->last_pages_scanned = o->pages_scanned;
         }
 
         switch (c->mode) {

@@ -249,8 +249,9 @@ static void check_decision(const TunerConfig *c, const TunerObservation *o, cons
                         assert_true((d->pages_to_scan >= (int64_t) c->min_pages_to_scan &&
                                      d->pages_to_scan <= (int64_t) c->sprint_pages_to_scan) ||
                                     d->pages_to_scan == (int64_t) c->maintain_pages_to_scan);
+                /* held to the budget: never faster than the sprint pace */
                 if (d->set_sleep)
-                        assert_true(d->sleep_msec == (int64_t) c->sprint_sleep_msec ||
+                        assert_true((d->sleep_msec >= (int64_t) c->sprint_sleep_msec && d->sleep_msec <= 60000) ||
                                     d->sleep_msec == (int64_t) c->maintain_sleep_msec);
                 break;
         case TUNER_MODE_KSMTUNED:
@@ -412,7 +413,7 @@ static void test_adaptive_start_sprints(void **state) {
         assert_int_equal(d.phase, TUNER_PHASE_SPRINT);
         assert_true(d.set_run && d.run == 1);
         assert_true(d.set_pages_to_scan && d.pages_to_scan == 16384);
-        assert_true(d.set_sleep && d.sleep_msec == 10);
+        assert_true(d.set_sleep && d.sleep_msec == 1);
         assert_false(d.set_advisor);
         assert_non_null(strstr(d.reason, "start"));
         assert_int_equal(st.phase, TUNER_PHASE_SPRINT);
@@ -425,9 +426,9 @@ static void test_adaptive_start_sprints(void **state) {
         assert_int_equal(step(&c, &o, &st, &d), 1);
         assert_false(d.set_run);
         assert_false(d.set_pages_to_scan);
-        assert_true(d.set_sleep && d.sleep_msec == 10);
+        assert_true(d.set_sleep && d.sleep_msec == 1);
 
-        o.sleep_msec = 10;
+        o.sleep_msec = 1;
         st = (TunerState) {};
         assert_int_equal(step(&c, &o, &st, &d), 0);
         assert_int_equal(d.phase, TUNER_PHASE_SPRINT);
@@ -480,7 +481,7 @@ static void test_recorded_idle(void **state) {
                 assert_int_equal(rp.r[0], 1);
                 assert_false(rp.d[0].set_run);
                 assert_true(rp.d[0].set_pages_to_scan && rp.d[0].pages_to_scan == 16384);
-                assert_true(rp.d[0].set_sleep && rp.d[0].sleep_msec == 10);
+                assert_true(rp.d[0].set_sleep && rp.d[0].sleep_msec == 1);
                 assert_int_equal(count_changes(&s, &rp, 1), 0);
                 for (size_t i = 0; i < s.n; i++)
                         assert_int_equal(rp.d[i].phase, TUNER_PHASE_SPRINT);
@@ -614,7 +615,7 @@ static void test_recorded_workload_maintain(void **state) {
         assert_int_equal(rp.r[ready], 1);
         assert_int_equal(rp.d[ready].phase, TUNER_PHASE_SPRINT);
         assert_true(rp.d[ready].set_pages_to_scan && rp.d[ready].pages_to_scan == 16384);
-        assert_true(rp.d[ready].set_sleep && rp.d[ready].sleep_msec == 10);
+        assert_true(rp.d[ready].set_sleep && rp.d[ready].sleep_msec == 1);
         assert_string_equal(rp.d[ready].reason, "sprint: 256.0 MiB of new mergeable memory");
         replay_done(&rp);
 
@@ -662,17 +663,30 @@ static void test_recorded_churn(void **state) {
                 assert_int_equal(count_changes(&s, &rp, m + 1), 0);
                 replay_done(&rp);
 
-                /* A budget of 20 % of a CPU: the sprint's pace is cut, never below the floor, at most
-                 * once per hold-off. */
+                /* A budget of 20 % of a CPU with the default burst (10 s of CPU above it): ksmd at
+                 * about 30 % for 20 s spends 2 s of it, so the sprint keeps its pace. */
                 c.cpu_budget_pmy = 2000;
+                replay_new(&c, &s, true, NULL, &rp);
+                m = find_phase(&s, &rp, 0, TUNER_PHASE_MAINTAIN);
+                for (size_t i = 1; i < m; i++)
+                        assert_null(strstr(rp.d[i].reason, "budget"));
+                replay_done(&rp);
+
+                /* No burst: held to the budget from the first over-budget step: a slower pace
+                 * (fewer pages or longer sleeps, never below the floor), at most once per hold-off. */
+                c.cpu_budget_burst_usec = 0;
                 replay_new(&c, &s, true, NULL, &rp);
                 m = find_phase(&s, &rp, 0, TUNER_PHASE_MAINTAIN);
                 for (size_t i = 1; i < m; i++) {
                         if (rp.r[i] == 0)
                                 continue;
-                        assert_true(rp.d[i].set_pages_to_scan);
-                        assert_true(rp.d[i].pages_to_scan < 16384);
-                        assert_true(rp.d[i].pages_to_scan >= (int64_t) c.min_pages_to_scan);
+                        assert_true(rp.d[i].set_pages_to_scan || rp.d[i].set_sleep);
+                        if (rp.d[i].set_pages_to_scan) {
+                                assert_true(rp.d[i].pages_to_scan <= 16384);
+                                assert_true(rp.d[i].pages_to_scan >= (int64_t) c.min_pages_to_scan);
+                        }
+                        if (rp.d[i].set_sleep)
+                                assert_true(rp.d[i].sleep_msec > 1);
                         assert_non_null(strstr(rp.d[i].reason, "budget: ksmd at"));
                         if (last_change > 0)
                                 assert_true(s.obs[i].now_usec - last_change >= c.hold_off_usec);
@@ -879,7 +893,7 @@ static void test_adaptive_new_memory_sprints(void **state) {
         assert_int_equal(step(&c, &o, &st, &d), 1);
         assert_int_equal(d.phase, TUNER_PHASE_SPRINT);
         assert_true(d.set_pages_to_scan && d.pages_to_scan == 16384);
-        assert_true(d.set_sleep && d.sleep_msec == 10);
+        assert_true(d.set_sleep && d.sleep_msec == 1);
         assert_false(d.set_run);
         assert_string_equal(d.reason, "sprint: 64.0 MiB of new mergeable memory");
 
@@ -1030,6 +1044,91 @@ static void test_adaptive_steady_input_no_oscillation(void **state) {
                 assert_int_equal(step(&c, &o, &st, &d), 0);
 }
 
+/* One step of ksmd scanning @pages pages at @cpu_pmy of a CPU, with a yielding full scan. */
+static void advance_scan(TunerObservation *o, usec_t usec, uint64_t pages, uint64_t cpu_pmy) {
+        advance(o, usec, 1, 1000, cpu_pmy);
+        o->pages_scanned += pages - 1000;
+}
+
+static void test_adaptive_cpu_budget_burst(void **state) {
+        TunerConfig c = config_mode(TUNER_MODE_ADAPTIVE);
+        TunerObservation o;
+        TunerState st;
+        TunerDecision d;
+        unsigned throttled_at = 0, resumed_at = 0;
+
+        /* ksmd at 100 % of a CPU scanning 300000 pages per CPU-second, budget 50 %, burst 10 s of
+         * CPU: the credit (10 s) drains by 0.5 s per second, so the sprint keeps its pace for 20 s. */
+        start_sprint(&c, &o, &st);
+        for (unsigned i = 1; i <= 19; i++) {
+                advance_scan(&o, USEC_PER_SEC, 300000, 10000);
+                assert_int_equal(step(&c, &o, &st, &d), 0);
+                assert_int_equal(d.phase, TUNER_PHASE_SPRINT);
+        }
+        assert_int_equal(st.credit_ns, (int64_t) NSEC_PER_SEC / 2);
+        assert_false(st.throttled);
+        assert_int_equal(st.scan_rate, 300000);
+
+        /* Burst used up: held to the budget at once (no hold-off wait): batches of 50 ms of CPU at
+         * the measured rate (15000 pages) and as long a sleep (50 ms): ksmd scans half the time. */
+        advance_scan(&o, USEC_PER_SEC, 300000, 10000);
+        assert_int_equal(step(&c, &o, &st, &d), 1);
+        assert_true(st.throttled);
+        assert_true(d.set_pages_to_scan && d.pages_to_scan == 15000);
+        assert_true(d.set_sleep && d.sleep_msec == 50);
+        assert_false(d.set_run);
+        assert_string_equal(d.reason, "budget: ksmd at 100.00 % of a CPU, budget 50 %, burst used up: "
+                                      "pages_to_scan 15000, sleep 50 ms");
+
+        /* At the budget: nothing changes, however long it lasts (no oscillation). */
+        for (unsigned i = 0; i < 60; i++) {
+                advance_scan(&o, USEC_PER_SEC, 150000, 5000);
+                assert_int_equal(step(&c, &o, &st, &d), 0);
+                assert_true(st.throttled);
+        }
+
+        /* ksmd well under the budget (little left to scan): the credit comes back at 0.4 s per
+         * second, and at half the burst (5 s) the sprint pace returns. */
+        for (unsigned i = 1; i <= 30 && !resumed_at; i++) {
+                advance_scan(&o, USEC_PER_SEC, 30000, 1000);
+                if (step(&c, &o, &st, &d) == 0)
+                        continue;
+                resumed_at = i;
+                assert_true(d.set_pages_to_scan && d.pages_to_scan == 16384);
+                assert_true(d.set_sleep && d.sleep_msec == 1);
+                assert_non_null(strstr(d.reason, "credit back to"));
+        }
+        assert_true(resumed_at >= 12 && resumed_at <= 14);
+        assert_false(st.throttled);
+
+        /* A larger burst lasts longer: 30 s of CPU at 100 % against 50 % lasts 60 s. */
+        c.cpu_budget_burst_usec = 30 * USEC_PER_SEC;
+        start_sprint(&c, &o, &st);
+        for (unsigned i = 1; i <= 70 && !throttled_at; i++) {
+                advance_scan(&o, USEC_PER_SEC, 300000, 10000);
+                if (step(&c, &o, &st, &d) > 0)
+                        throttled_at = i;
+        }
+        assert_int_equal(throttled_at, 60);
+
+        /* A budget of 20 %: four times as long a sleep as a batch. */
+        c = config_mode(TUNER_MODE_ADAPTIVE);
+        c.cpu_budget_pmy = 2000;
+        c.cpu_budget_burst_usec = 0;
+        start_sprint(&c, &o, &st);
+        advance_scan(&o, USEC_PER_SEC, 300000, 10000);
+        assert_int_equal(step(&c, &o, &st, &d), 1);
+        assert_true(d.pages_to_scan == 15000 && d.sleep_msec == 200);
+        assert_string_equal(d.reason, "budget: ksmd at 100.00 % of a CPU, budget 20 %: pages_to_scan 15000, sleep 200 ms");
+
+        /* A slow scan rate: the batch is never below min_pages_to_scan, and the sleep follows. */
+        start_sprint(&c, &o, &st);
+        advance_scan(&o, USEC_PER_SEC, 1000, 10000);
+        assert_int_equal(step(&c, &o, &st, &d), 1);
+        assert_true(d.pages_to_scan == 100);            /* 1000 * 50 ms = 50 pages, floor 100 */
+        assert_true(d.sleep_msec == 400);               /* 100 pages = 100 ms of CPU; x 4 */
+}
+
 static void test_adaptive_cpu_budget(void **state) {
         static const int64_t down[] = { 10240, 6400, 4000, 2500, 1562, 976, 610, 381, 238, 148, 100 };
         TunerConfig c = config_mode(TUNER_MODE_ADAPTIVE);
@@ -1039,19 +1138,23 @@ static void test_adaptive_cpu_budget(void **state) {
         usec_t last_change;
         size_t k = 0;
 
-        /* ksmd at 80 % of a CPU against a budget of 50 %: pages_to_scan scaled by 5000/8000 after each
-         * hold-off. */
+        /* No scan rate (a kernel without pages_scanned, before 6.4?) and no burst: ksmd at 80 % of
+         * a CPU against a budget of 50 %: pages_to_scan scaled by 5000/8000 after each hold-off. */
+        c.cpu_budget_burst_usec = 0;
         start_sprint(&c, &o, &st);
-        last_change = o.now_usec;
+        o.pages_scanned = 0;
+        last_change = 0;
         for (unsigned i = 0; i < 40; i++) {
                 int r;
 
                 advance(&o, USEC_PER_SEC, 1, 1000, 8000);
+                o.pages_scanned = 0;
                 r = step(&c, &o, &st, &d);
                 assert_int_equal(d.phase, TUNER_PHASE_SPRINT);
                 if (r == 0)
                         continue;
-                assert_true(o.now_usec - last_change >= c.hold_off_usec);      /* not more often than hold_off */
+                if (last_change > 0)
+                        assert_true(o.now_usec - last_change >= c.hold_off_usec);      /* not more often than hold_off */
                 last_change = o.now_usec;
                 assert_true(k < ELEMENTSOF(down));
                 assert_true(d.set_pages_to_scan);
@@ -1060,7 +1163,7 @@ static void test_adaptive_cpu_budget(void **state) {
                 assert_false(d.set_run);
                 if (k == 0)
                         assert_string_equal(d.reason,
-                                            "budget: ksmd at 80.00 % of a CPU > 50 %: pages_to_scan 10240");
+                                            "budget: ksmd at 80.00 % of a CPU, budget 50 %: pages_to_scan 10240, sleep 1 ms");
                 k++;
         }
         assert_int_equal(k, ELEMENTSOF(down));          /* down to the floor (min_pages_to_scan) and not below */
@@ -1069,8 +1172,10 @@ static void test_adaptive_cpu_budget(void **state) {
         /* Between half the budget and the budget plus 10 %: hold. */
         for (unsigned i = 0; i < 20; i++) {
                 advance(&o, USEC_PER_SEC, 1, 1000, 5400);
+                o.pages_scanned = 0;
                 assert_int_equal(step(&c, &o, &st, &d), 0);
                 advance(&o, USEC_PER_SEC, 1, 1000, 2600);
+                o.pages_scanned = 0;
                 assert_int_equal(step(&c, &o, &st, &d), 0);
         }
 
@@ -1084,6 +1189,7 @@ static void test_adaptive_cpu_budget(void **state) {
                         int r;
 
                         advance(&o, USEC_PER_SEC, 1, 1000, 1000);
+                        o.pages_scanned = 0;
                         r = step(&c, &o, &st, &d);
                         if (r == 0)
                                 continue;
@@ -1103,12 +1209,14 @@ static void test_adaptive_cpu_budget(void **state) {
         c.min_pages_to_scan = 5000;
         c.hold_off_usec = 5 * USEC_PER_SEC;
         start_sprint(&c, &o, &st);
-        last_change = o.now_usec;
+        last_change = 0;
         for (unsigned i = 0; i < 60; i++) {
                 advance(&o, USEC_PER_SEC, 1, 1000, 10000);
+                o.pages_scanned = 0;
                 if (step(&c, &o, &st, &d) == 0)
                         continue;
-                assert_true(o.now_usec - last_change >= 5 * USEC_PER_SEC);
+                if (last_change > 0)
+                        assert_true(o.now_usec - last_change >= 5 * USEC_PER_SEC);
                 last_change = o.now_usec;
                 assert_true(d.pages_to_scan >= 5000);
         }
@@ -1116,27 +1224,13 @@ static void test_adaptive_cpu_budget(void **state) {
 
         /* No CPU figure (ksmd's schedstat unreadable): no budget decision on old numbers. */
         c = config_mode(TUNER_MODE_ADAPTIVE);
+        c.cpu_budget_burst_usec = 0;
         start_sprint(&c, &o, &st);
-        advance(&o, USEC_PER_SEC, 1, 1000, 9000);
-        assert_int_equal(step(&c, &o, &st, &d), 0);     /* measured 90 %, but within the hold-off */
         o.have_cpu = false;
         for (unsigned i = 0; i < 10; i++) {
                 advance(&o, USEC_PER_SEC, 1, 1000, 9000);
                 assert_int_equal(step(&c, &o, &st, &d), 0);
                 assert_int_equal(d.phase, TUNER_PHASE_SPRINT);
-        }
-        assert_int_equal(o.pages_to_scan, 16384);
-
-        /* ksmd idle (0 % measured) after a cut: the pace comes back up. */
-        start_sprint(&c, &o, &st);
-        for (unsigned i = 0; i < 2; i++) {
-                advance(&o, USEC_PER_SEC, 1, 1000, 10000);
-                (void) step(&c, &o, &st, &d);
-        }
-        assert_int_equal(o.pages_to_scan, 8192);
-        for (unsigned i = 0; i < 2; i++) {
-                advance(&o, USEC_PER_SEC, 1, 1000, 0);
-                (void) step(&c, &o, &st, &d);
         }
         assert_int_equal(o.pages_to_scan, 16384);
 }
@@ -1182,7 +1276,7 @@ static void test_adaptive_pressure_gating(void **state) {
         assert_int_equal(d.phase, TUNER_PHASE_SPRINT);
         assert_true(d.set_run && d.run == 1);
         assert_true(d.set_pages_to_scan && d.pages_to_scan == 16384);
-        assert_true(d.set_sleep && d.sleep_msec == 10);
+        assert_true(d.set_sleep && d.sleep_msec == 1);
         assert_non_null(strstr(d.reason, "memory pressure"));
         assert_non_null(strstr(d.reason, "MemAvailable 4 % of MemTotal"));
 
@@ -1809,7 +1903,7 @@ static void test_config_defaults(void **state) {
         tuner_config_init(&c);
         assert_int_equal(c.mode, TUNER_MODE_ADAPTIVE);
         assert_int_equal(c.sprint_pages_to_scan, 16384);
-        assert_int_equal(c.sprint_sleep_msec, 10);
+        assert_int_equal(c.sprint_sleep_msec, 1);
         assert_int_equal(c.maintain_pages_to_scan, 100);
         assert_int_equal(c.maintain_sleep_msec, 500);
         assert_int_equal(c.min_pages_to_scan, 100);
@@ -1938,6 +2032,7 @@ int main(void) {
                 cmocka_unit_test(test_adaptive_trigger_beats_idle_scans),
                 cmocka_unit_test(test_adaptive_steady_input_no_oscillation),
                 cmocka_unit_test(test_adaptive_cpu_budget),
+                cmocka_unit_test(test_adaptive_cpu_budget_burst),
                 cmocka_unit_test(test_adaptive_pressure_gating),
                 cmocka_unit_test(test_adaptive_advisor_off_first),
                 cmocka_unit_test(test_adaptive_restores_knobs),
