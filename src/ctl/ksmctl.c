@@ -29,7 +29,9 @@ static void help(void) {
                "  merge [PID...]          Make running processes mergeable now\n"
                "  unmerge [PID...]        Make them unmergeable again (unmerges their KSM pages)\n"
                "  exec [--] CMD [ARG...]  Run CMD with merging enabled from its first instruction\n"
-               "  reload                  Ask the daemon to re-read its configuration and policies\n\n"
+               "  reload                  Ask the daemon to re-read its configuration and policies\n"
+               "  enable-unit NAME...     Make a systemd service mergeable from its next start (drop-in)\n"
+               "  disable-unit NAME...    Remove that drop-in (ksmctl enable-unit --help)\n\n"
                "Options:\n"
                "  -h --help               Show this help and exit\n"
                "     --version            Show the version and exit\n"
@@ -244,6 +246,8 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
                 return 2;
         }
         verb = argv[optind];
+        if (streq(verb, "enable-unit") || streq(verb, "disable-unit"))
+                return ksmctl_unit(argc - optind, argv + optind);
 
         if (streq(verb, "exec")) {
                 char **cmd = argv + optind + 1;

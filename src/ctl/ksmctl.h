@@ -43,6 +43,8 @@ int ksmctl_ps(const KsmctlArgs *a);
 int ksmctl_merge(const KsmctlArgs *a, bool enable);
 int ksmctl_exec(const KsmctlArgs *a);
 int ksmctl_reload(const KsmctlArgs *a);
+/* enable-unit / disable-unit with their own options: argv[0] is the command.  Returns an exit status. */
+int ksmctl_unit(int argc, char *argv[]);
 int ksmctl_top(const KsmctlArgs *a);
 
 /* One process as `ksmctl ps` and `ksmctl top` see it. */

@@ -10,11 +10,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "capability-util.h"
 #include "daemon-config.h"
 #include "log.h"
 #include "manager.h"
+#include "parse-util.h"
 
 static const char *arg_config = NULL;
 static LogTarget arg_log_target = LOG_TARGET_AUTO;
@@ -127,6 +129,33 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* Debug switch, for tests of the service manager's watchdog only (ksmtuned-ng(8), ENVIRONMENT):
+ * $KSMTUNED_NG_DEBUG_HANG_AFTER=DURATION makes the event loop stop (and so stop sending WATCHDOG=1)
+ * that long after start-up, as a daemon stuck in a system call would. */
+static int debug_hang(sd_event_source *s, uint64_t usec, void *userdata) {
+        log_warning("$KSMTUNED_NG_DEBUG_HANG_AFTER is set: the event loop hangs now, on purpose.");
+        for (;;)
+                (void) sleep(3600);
+        return 0;
+}
+
+static int debug_hang_setup(Manager *m) {
+        const char *e = getenv("KSMTUNED_NG_DEBUG_HANG_AFTER");
+        usec_t after;
+        int r;
+
+        if (isempty(e))
+                return 0;
+        r = parse_duration_usec(e, &after);
+        if (r < 0)
+                return log_error_errno(r, "Invalid $KSMTUNED_NG_DEBUG_HANG_AFTER '%s', expected a duration such as \"2s\": %m", e);
+        r = sd_event_add_time_relative(m->event, NULL, CLOCK_MONOTONIC, after, 0, debug_hang, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to arm the debug hang timer: %m");
+        log_warning("$KSMTUNED_NG_DEBUG_HANG_AFTER is set: the event loop will hang in %s (a debug switch).", e);
+        return 0;
+}
+
 static int check_config(const char *path, bool optional) {
         DaemonConfig c;
         JsonError err = {};
@@ -158,7 +187,9 @@ int main(int argc, char *argv[]) {
          * access).  CAP_DAC_READ_SEARCH: /proc/PID/ksm_stat, /proc/PID/mem (vdso) and friends are
          * mode 0400 owned by the process's user, so ptrace access alone does not open them for
          * another uid.  Nothing else is needed after start-up: the control socket is bound, sysfs
-         * writes are by uid 0 on root-owned files.  (BPF statistics will add CAP_BPF/CAP_PERFMON.) */
+         * writes are by uid 0 on root-owned files.  The eBPF statistics need CAP_BPF and CAP_PERFMON
+         * (the unit's bounding set allows them) only while programs and maps are loaded and attached:
+         * if that ever happens after start-up (a reload, a retry), add them here. */
         static const cap_value_t keep[] = { CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
         int r;
 
@@ -206,6 +237,10 @@ int main(int argc, char *argv[]) {
                 log_error_errno(r, "Failed to drop capabilities: %m");
                 return EXIT_FAILURE;
         }
+
+        r = debug_hang_setup(m);
+        if (r < 0)
+                return EXIT_FAILURE;
 
         r = manager_run(m);
         m = manager_free(m);
