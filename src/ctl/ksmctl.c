@@ -13,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "daemon-config.h"
 #include "ksmctl.h"
 #include "macro.h"
 #include "missing.h"
 #include "parse-util.h"
+#include "top-model.h"
 
 static void help(void) {
         printf("Usage: ksmctl [OPTIONS] COMMAND [ARGS...]\n\n"
@@ -26,6 +28,7 @@ static void help(void) {
                "Commands:\n"
                "  status                  KSM run mode, knobs, counters, derived figures, merge backends\n"
                "  ps                      Processes with KSM state, largest profit first\n"
+               "  top                     Live view of processes and cgroups by KSM savings and rates\n"
                "  merge [PID...]          Make running processes mergeable now\n"
                "  unmerge [PID...]        Make them unmergeable again (unmerges their KSM pages)\n"
                "  exec [--] CMD [ARG...]  Run CMD with merging enabled from its first instruction\n"
@@ -38,6 +41,10 @@ static void help(void) {
                "  -j --json               Print one JSON object instead of text\n"
                "  -a --all                ps: also list processes without any KSM state\n"
                "     --sample-time=TIME   status: measure ksmd CPU over TIME (default 500ms, 0 = skip)\n"
+               "  -d --interval=TIME      top: refresh every TIME (default 2s); with --once or --json the\n"
+               "                          time between the two samples (0 = one sample, no rates)\n"
+               "     --once               top: print one plain snapshot and exit\n"
+               "     --sort=KEY           top: saved, profit, merges, unmerges, pid or name (default saved)\n"
                "  -p --pid=PID[,PID...]   merge/unmerge: these processes (repeatable)\n"
                "  -c --cgroup=PATH        merge/unmerge: every process in this cgroup v2 subtree\n"
                "                          (e.g. /system.slice/foo.service; repeatable)\n"
@@ -71,7 +78,7 @@ int ksmctl_print_json(json_t *j) {
 
 enum {
         ARG_VERSION = 0x100, ARG_SAMPLE_TIME, ARG_KSM_DIR, ARG_PROC_DIR, ARG_BACKEND, ARG_ALLOW_SECCOMP,
-        ARG_STOP_TIMEOUT, ARG_CALL_TIMEOUT, ARG_HOLD_STOPPED, ARG_SOCKET,
+        ARG_STOP_TIMEOUT, ARG_CALL_TIMEOUT, ARG_HOLD_STOPPED, ARG_SOCKET, ARG_ONCE, ARG_SORT,
 };
 
 static const struct option options[] = {
@@ -83,6 +90,9 @@ static const struct option options[] = {
         { "ksm-dir",       required_argument, NULL, ARG_KSM_DIR },
         { "proc-dir",      required_argument, NULL, ARG_PROC_DIR },
         { "socket",        required_argument, NULL, ARG_SOCKET },
+        { "interval",      required_argument, NULL, 'd' },
+        { "once",          no_argument,       NULL, ARG_ONCE },
+        { "sort",          required_argument, NULL, ARG_SORT },
         { "pid",           required_argument, NULL, 'p' },
         { "cgroup",        required_argument, NULL, 'c' },
         { "backend",       required_argument, NULL, ARG_BACKEND },
@@ -95,7 +105,7 @@ static const struct option options[] = {
 };
 
 typedef struct Seen {
-        bool sample, all, merge_opts, targets, dirs;
+        bool sample, all, merge_opts, targets, dirs, top;
 } Seen;
 
 static int add_pid_text(KsmctlArgs *a, const char *text) {
@@ -131,7 +141,7 @@ static int parse_options(int argc, char *argv[], bool posix, KsmctlArgs *a, Seen
         int c;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, posix ? "+:hjap:c:" : ":hjap:c:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, posix ? "+:hjap:c:d:" : ":hjap:c:d:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -163,6 +173,24 @@ static int parse_options(int argc, char *argv[], bool posix, KsmctlArgs *a, Seen
                 case ARG_SOCKET:
                         a->socket_path = optarg;
                         seen->dirs = true;
+                        break;
+                case 'd':
+                        if (parse_duration_usec(optarg, &a->interval_usec) < 0 || a->interval_usec > USEC_PER_HOUR) {
+                                fprintf(stderr, "ksmctl: invalid --interval '%s', expected a duration up to 1h such as \"2s\"\n", optarg);
+                                return -EINVAL;
+                        }
+                        a->interval_set = seen->top = true;
+                        break;
+                case ARG_ONCE:
+                        a->once = seen->top = true;
+                        break;
+                case ARG_SORT:
+                        if (top_sort_key_from_string(optarg) < 0) {
+                                fprintf(stderr, "ksmctl: invalid --sort '%s', expected saved, profit, merges, unmerges, pid or name\n", optarg);
+                                return -EINVAL;
+                        }
+                        a->sort = optarg;
+                        seen->top = true;
                         break;
                 case 'p':
                         if (add_pid_text(a, optarg) < 0)
@@ -242,7 +270,7 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
         if (r != 0)
                 return r < 0 ? 2 : EXIT_SUCCESS;
         if (optind >= argc) {
-                fprintf(stderr, "ksmctl: missing command, expected status, ps, merge, unmerge, exec or reload (see --help)\n");
+                fprintf(stderr, "ksmctl: missing command, expected status, ps, top, merge, unmerge, exec or reload (see --help)\n");
                 return 2;
         }
         verb = argv[optind];
@@ -252,7 +280,7 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
         if (streq(verb, "exec")) {
                 char **cmd = argv + optind + 1;
 
-                if (seen.all || seen.sample || seen.targets || seen.merge_opts || seen.dirs || a->json) {
+                if (seen.all || seen.sample || seen.targets || seen.merge_opts || seen.dirs || seen.top || a->json) {
                         fprintf(stderr, "ksmctl: exec takes no options; put the command's own options after it\n");
                         return 2;
                 }
@@ -277,8 +305,9 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
 
         is_merge = streq(verb, "merge");
         is_unmerge = streq(verb, "unmerge");
-        if (!is_merge && !is_unmerge && !streq(verb, "status") && !streq(verb, "ps") && !streq(verb, "reload")) {
-                fprintf(stderr, "ksmctl: unknown command '%s', expected status, ps, merge, unmerge, exec or reload (see --help)\n", verb);
+        if (!is_merge && !is_unmerge && !streq(verb, "status") && !streq(verb, "ps") && !streq(verb, "reload") &&
+            !streq(verb, "top")) {
+                fprintf(stderr, "ksmctl: unknown command '%s', expected status, ps, top, merge, unmerge, exec or reload (see --help)\n", verb);
                 return 2;
         }
         if (is_merge || is_unmerge) {
@@ -301,6 +330,19 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
                 fprintf(stderr, "ksmctl: --sample-time applies to 'status' only\n");
                 return 2;
         }
+        if (seen.top && !streq(verb, "top")) {
+                fprintf(stderr, "ksmctl: --interval, --once and --sort apply to 'top' only\n");
+                return 2;
+        }
+        if (streq(verb, "top") && a->once && a->json) {
+                fprintf(stderr, "ksmctl: top takes --once or --json, not both\n");
+                return 2;
+        }
+        if (streq(verb, "top") && !a->once && !a->json && a->interval_set && a->interval_usec < 100 * USEC_PER_MSEC &&
+            isatty(STDOUT_FILENO)) {
+                fprintf(stderr, "ksmctl: --interval must be at least 100ms for the live view (0 only with --once or --json)\n");
+                return 2;
+        }
         if ((seen.targets || seen.merge_opts) && !is_merge && !is_unmerge) {
                 fprintf(stderr, "ksmctl: --pid, --cgroup, --backend, --allow-seccomp, --stop-timeout, --call-timeout and --hold-stopped "
                         "apply to 'merge' and 'unmerge' only\n");
@@ -318,6 +360,8 @@ static int run(int argc, char *argv[], KsmctlArgs *a) {
                 r = ksmctl_status(a);
         else if (streq(verb, "ps"))
                 r = ksmctl_ps(a);
+        else if (streq(verb, "top"))
+                r = ksmctl_top(a);
         else
                 return ksmctl_merge(a, is_merge);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
