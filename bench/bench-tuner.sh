@@ -14,17 +14,24 @@
 # them mergeable (as in production).  The clock starts when every filler has filled its memory.
 # Measured: seconds to 50/90/99 % of the theoretical saving (pages_sharing against the known
 # number of duplicate pages minus one per pattern), ksmd CPU-seconds (/proc/PID/schedstat) until
-# 90 %, ksmd CPU-seconds per GiB saved (at 99 % or at the end of the wait), and ksmd CPU % in an
-# IDLE s window after convergence.  A configuration that does not get there within MAX_WAIT s is
-# reported as "not reached".  Between configurations the daemon and the fillers are stopped and
-# KSM reset (run=2 until pages_shared and pages_sharing are 0).
+# 90 %, ksmd CPU-seconds per GiB saved (at 99 % or at the end of the wait), the settling tail
+# (adaptive: seconds and ksmd CPU-seconds until it is back at its maintenance pace), and ksmd CPU %
+# in an IDLE s window after that; then a second wave of PROCS processes started after convergence
+# (seconds and ksmd CPU-seconds to 90 % of its saving).  A configuration that does not get there
+# within MAX_WAIT s is reported as "-".  With REPEAT > 1 every figure is the median of the runs.
+# Then (CHURN=1) the workload rewrites CHURN_PCT % of its pages every second: ksmd CPU % and the
+# mean saving kept over CHURN_WINDOW s, for CHURN_CONFIGS ("adaptive-bNN": adaptive with
+# tuner.cpu_budget NN).  Between configurations the daemon and the fillers are stopped and KSM
+# reset (run=2 until pages_shared and pages_sharing are 0).
 #
 # Every KSM knob is saved first and restored on every exit path; cgroups and temp files are
 # removed.  Holds flock on /sys/kernel/mm/ksm while it runs.
 #
 # Environment: KSMTUNED_NG, DUP_FILLER (set by bench/meson.build); optional PROCS (8), MIB (128),
-# MAX_WAIT (180), IDLE (20), CONFIGS (space-separated subset), KEEP_LOGS (a directory to copy the
-# daemons' logs to), DAEMON_LOG_LEVEL (info).  Exit 77 (skip) without root/KSM.
+# MAX_WAIT (180), IDLE (30), SETTLE (60), REPEAT (1), WAVE2 (1), CHURN (1), CHURN_PCT (10),
+# CHURN_WARM (30), CHURN_WINDOW (60), CONFIGS and CHURN_CONFIGS (space-separated), KEEP_LOGS (a
+# directory to copy the daemons' time-stamped logs to), DAEMON_LOG_LEVEL (info).  Exit 77 (skip)
+# without root/KSM.
 
 set -uo pipefail
 
@@ -32,7 +39,14 @@ KSM_DIR=/sys/kernel/mm/ksm
 PROCS=${PROCS:-8}
 MIB=${MIB:-128}
 MAX_WAIT=${MAX_WAIT:-180}
-IDLE=${IDLE:-20}
+IDLE=${IDLE:-30}
+SETTLE=${SETTLE:-60}
+REPEAT=${REPEAT:-1}
+CHURN=${CHURN:-1}
+CHURN_PCT=${CHURN_PCT:-10}
+CHURN_WARM=${CHURN_WARM:-30}
+CHURN_WINDOW=${CHURN_WINDOW:-60}
+CHURN_CONFIGS=${CHURN_CONFIGS:-"kernel-defaults full-speed adaptive adaptive-b20"}
 CONFIGS=${CONFIGS:-"kernel-defaults kernel-advisor full-speed ksmtuned adaptive"}
 : "${KSMTUNED_NG:?set KSMTUNED_NG to the ksmtuned-ng binary}" "${DUP_FILLER:?set DUP_FILLER to bench-dup-filler}"
 
@@ -175,15 +189,15 @@ ksmd_ns() { local a; read -r a _ <"/proc/$ksmd/schedstat"; echo "$a"; }
 
 # start_fillers prctl|none [CGROUP]: waits until each printed "ready".  WAVE_OFFSET numbers the
 # processes of a second wave after the first (their unique pages differ, the patterns are shared).
-WAVE_OFFSET=0
+WAVE_OFFSET=0 REWRITE=
 start_fillers() {
     local i
     for ((i = WAVE_OFFSET; i < WAVE_OFFSET + PROCS; i++)); do
         if [ -n "${2:-}" ]; then
-            bash -c 'echo $$ >"$1/cgroup.procs" && exec "$2" "$3" "$4" "$5"' _ "$2" "$DUP_FILLER" "$1" "$i" "$MIB" \
+            bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$2" "$DUP_FILLER" "$1" "$i" "$MIB" $REWRITE \
                 >"$T/$i.out" 2>"$T/$i.err" </dev/null {lock_fd}>&- &
         else
-            "$DUP_FILLER" "$1" "$i" "$MIB" >"$T/$i.out" 2>"$T/$i.err" </dev/null {lock_fd}>&- &
+            "$DUP_FILLER" "$1" "$i" "$MIB" $REWRITE >"$T/$i.out" 2>"$T/$i.err" </dev/null {lock_fd}>&- &
         fi
         pids+=($!)
     done
@@ -204,9 +218,11 @@ set_defaults() {
 }
 
 declare -A R
-# measure NAME: polls from now (t0) until 99 % or MAX_WAIT, then the idle window.
+# measure NAME: polls from now (t0) until 99 % or MAX_WAIT; then, for adaptive, waits until the
+# tuner is back at its maintenance pace (at most SETTLE s: the time and ksmd CPU of that tail are
+# reported, not hidden); then the IDLE s window.
 measure() {
-    local name=$1 t0 c0 now s c r50= r90= r99= cpu90= end_s end_c last=0 i0 i1 ti0 ti1
+    local name=$1 t0 c0 now s c r50= r90= r99= cpu90= end_s end_c last=0 i0 i1 ti0 ti1 st0 sc0
     t0=$EPOCHREALTIME c0=$(ksmd_ns)
     while :; do
         read -r s <"$KSM_DIR/pages_sharing"
@@ -226,20 +242,27 @@ measure() {
     done
     end_s=$s
     end_c=$(awk -v a="$c" -v b="$c0" 'BEGIN { printf "%.3f", (a - b) / 1e9 }')
-    R[$name.t50]=${r50:-"not reached"} R[$name.t90]=${r90:-"not reached"} R[$name.t99]=${r99:-"not reached"}
+    R[$name.t50]=${r50:-"-"} R[$name.t90]=${r90:-"-"} R[$name.t99]=${r99:-"-"}
     R[$name.cpu90]=${cpu90:-"-"}
     R[$name.perGiB]=$(awk -v c="$end_c" -v s="$end_s" -v p="$page" 'BEGIN { g = s * p / 1073741824; printf (g > 0 ? "%.2f" : "-"), (g > 0 ? c / g : 0) }')
     printf '  %s: at the end %s s, pages_sharing %s (%.1f %%), ksmd %s CPU-s; knobs run %s pages_to_scan %s sleep %s advisor %s\n' \
         "$name" "$dt" "$end_s" "$(awk -v a="$end_s" -v b="$theory" 'BEGIN { print 100 * a / b }')" "$end_c" \
         "$(rd run)" "$(rd pages_to_scan)" "$(rd sleep_millisecs)" "$(advisor)"
-    # idle window: converged (or given up), let the tuner settle for 2 s, then IDLE s
-    sleep 2
+    st0=$EPOCHREALTIME sc0=$(ksmd_ns)
+    case $name in
+    adaptive*)
+        maintaining() { [ "$(rd sleep_millisecs)" = 500 ] && [ "$(rd pages_to_scan)" = 100 ]; }
+        wait_for "$SETTLE" maintaining || printf '  %s: not at the maintenance pace after %s s\n' "$name" "$SETTLE" ;;
+    *) sleep 2 ;;
+    esac
+    R[$name.settle]=$(awk -v a="$EPOCHREALTIME" -v b="$st0" 'BEGIN { printf "%.1f", a - b }')
+    R[$name.settlecpu]=$(awk -v a="$(ksmd_ns)" -v b="$sc0" 'BEGIN { printf "%.2f", (a - b) / 1e9 }')
     ti0=$EPOCHREALTIME i0=$(ksmd_ns)
     sleep "$IDLE"
     ti1=$EPOCHREALTIME i1=$(ksmd_ns)
-    R[$name.idle]=$(awk -v a="$i1" -v b="$i0" -v x="$ti1" -v y="$ti0" 'BEGIN { printf "%.2f", 100 * (a - b) / 1e9 / (x - y) }')
-    printf '  %s: idle ksmd %s %% of a CPU (knobs then: pages_to_scan %s sleep %s)\n' "$name" "${R[$name.idle]}" \
-        "$(rd pages_to_scan)" "$(rd sleep_millisecs)"
+    R[$name.idle]=$(awk -v a="$i1" -v b="$i0" -v x="$ti1" -v y="$ti0" 'BEGIN { printf "%.3f", 100 * (a - b) / 1e9 / (x - y) }')
+    printf '  %s: settled after %s s (ksmd %s CPU-s); idle ksmd %s %% of a CPU (knobs then: pages_to_scan %s sleep %s)\n' \
+        "$name" "${R[$name.settle]}" "${R[$name.settlecpu]}" "${R[$name.idle]}" "$(rd pages_to_scan)" "$(rd sleep_millisecs)"
 }
 
 # second_wave NAME prctl|none [CGROUP]: after convergence, PROCS more of the same processes start;
@@ -264,19 +287,36 @@ second_wave() {
             R[$name.w2cpu]=$(awk -v a="$c" -v b="$c0" 'BEGIN { printf "%.2f", (a - b) / 1e9 }')
             break
         fi
-        awk -v d="$dt" -v m="$MAX_WAIT" 'BEGIN { exit !(d >= m) }' && { R[$name.w2t90]="not reached"; R[$name.w2cpu]="-"; break; }
+        awk -v d="$dt" -v m="$MAX_WAIT" 'BEGIN { exit !(d >= m) }' && { R[$name.w2t90]="-"; R[$name.w2cpu]="-"; break; }
         sleep 0.05
     done
     printf '  %s: second wave: 90 %% of its saving after %s s, ksmd %s CPU-s\n' "$name" "${R[$name.w2t90]}" "${R[$name.w2cpu]}"
 }
 
-printf 'workload: %d processes x %d MiB, 75 %% duplicate pages (%d patterns): %d duplicate pages, theoretical pages_sharing %d\n' \
-    "$PROCS" "$MIB" "$patterns" "$dup_pages" "$theory"
-printf 'ksmd PID %s; wait at most %s s per configuration; idle window %s s\n' "$ksmd" "$MAX_WAIT" "$IDLE"
-reset_ksm
-for cfg in $CONFIGS; do
-    printf '\n== %s\n' "$cfg"
+# churn NAME: the workload rewrites CHURN_PCT % of its pages every second; after CHURN_WARM s, the
+# ksmd CPU % and the mean pages_sharing (as % of the theoretical saving) over CHURN_WINDOW s.
+churn() {
+    local name=$1 t0 c0 sum=0 n=0 s end
+    sleep "$CHURN_WARM"
+    t0=$EPOCHREALTIME c0=$(ksmd_ns)
+    end=$((SECONDS + CHURN_WINDOW))
+    while [ $SECONDS -lt $end ]; do
+        read -r s <"$KSM_DIR/pages_sharing"
+        sum=$((sum + s)) n=$((n + 1))
+        sleep 1
+    done
+    R[$name.ccpu]=$(awk -v a="$(ksmd_ns)" -v b="$c0" -v x="$EPOCHREALTIME" -v y="$t0" 'BEGIN { printf "%.1f", 100 * (a - b) / 1e9 / (x - y) }')
+    R[$name.csave]=$(awk -v s="$sum" -v n="$n" -v t="$theory" 'BEGIN { printf "%.1f", 100 * s / n / t }')
+    printf '  %s: %s %% of pages rewritten a second: ksmd %s %% of a CPU, mean saving %s %% of the theoretical (knobs then: pages_to_scan %s sleep %s)\n' \
+        "$name" "$CHURN_PCT" "${R[$name.ccpu]}" "${R[$name.csave]}" "$(rd pages_to_scan)" "$(rd sleep_millisecs)"
+}
+
+# run_config CFG [churn]: one configuration from a reset KSM to a reset KSM.
+run_config() {
+    local cfg=$1 mode=${2:-} budget
     set_defaults
+    REWRITE=
+    [ "$mode" = churn ] && REWRITE=$CHURN_PCT
     case $cfg in
     kernel-defaults)
         start_fillers prctl
@@ -290,7 +330,11 @@ for cfg in $CONFIGS; do
         echo 0 >"$KSM_DIR/sleep_millisecs"
         start_fillers prctl
         echo 1 >"$KSM_DIR/run" ;;
-    ksmtuned|adaptive)
+    ksmtuned|adaptive|adaptive-b*)
+        if [[ $cfg == adaptive-b* ]]; then
+            budget=${cfg#adaptive-b}
+            jq --argjson b "$budget" '.tuner.cpu_budget = $b' "$T/adaptive.json" >"$T/$cfg.json"
+        fi
         echo 1 >"$KSM_DIR/run"
         if [ -n "${KEEP_LOGS:-}" ]; then   # time-stamped, to line up with the bench's own times
             "$KSMTUNED_NG" --config "$T/$cfg.json" --policy-dir "$T/p" --log-target=stderr {lock_fd}>&- \
@@ -304,39 +348,86 @@ for cfg in $CONFIGS; do
         start_fillers none "$CG" ;;
     *) printf 'FAIL: unknown configuration %s\n' "$cfg" >&2; exit 1 ;;
     esac
-    measure "$cfg"
-    if [ "$WAVE2" = 1 ]; then
-        case $cfg in
-        ksmtuned|adaptive) second_wave "$cfg" none "$CG" ;;
-        *) second_wave "$cfg" prctl ;;
-        esac
+    if [ "$mode" = churn ]; then
+        churn "$cfg"
+    else
+        measure "$cfg"
+        if [ "$WAVE2" = 1 ]; then
+            case $cfg in
+            ksmtuned|adaptive*) second_wave "$cfg" none "$CG" ;;
+            *) second_wave "$cfg" prctl ;;
+            esac
+        fi
     fi
     stop_daemon
     kill_fillers
     reset_ksm
+}
+
+METRICS="t50 t90 t99 cpu90 perGiB settle settlecpu idle w2t90 w2cpu"
+# median V...: of the numbers among the arguments ("-" when none).
+median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+printf 'workload: %d processes x %d MiB, 75 %% duplicate pages (%d patterns): %d duplicate pages, theoretical pages_sharing %d\n' \
+    "$PROCS" "$MIB" "$patterns" "$dup_pages" "$theory"
+printf 'ksmd PID %s; wait at most %s s per configuration; idle window %s s; %s run(s) of each, medians reported\n' \
+    "$ksmd" "$MAX_WAIT" "$IDLE" "$REPEAT"
+reset_ksm
+declare -A ALL
+for ((rep = 1; rep <= REPEAT; rep++)); do
+    for cfg in $CONFIGS; do
+        printf '\n== %s (run %d of %d)\n' "$cfg" "$rep" "$REPEAT"
+        run_config "$cfg"
+        for m in $METRICS; do ALL[$cfg.$m]+="${R[$cfg.$m]:-} "; done
+    done
 done
+for cfg in $CONFIGS; do
+    for m in $METRICS; do
+        # shellcheck disable=SC2086
+        R[$cfg.$m]=$(median ${ALL[$cfg.$m]})
+    done
+done
+if [ "$CHURN" = 1 ]; then
+    for cfg in $CHURN_CONFIGS; do
+        printf '\n== %s, %s %% of the pages rewritten every second\n' "$cfg" "$CHURN_PCT"
+        run_config "$cfg" churn
+    done
+fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == a && b + 0 == b && a != "" && b != "" && b > 0) printf "%.2f", a / b; else printf "-" }'; }
-printf '\nbench-tuner: %d x %d MiB, 75 %% identical, theoretical saving %d pages (%.2f GiB); ratios: /full = to full speed, /def = to kernel defaults\n' \
-    "$PROCS" "$MIB" "$theory" "$(awk -v t="$theory" -v p="$page" 'BEGIN { print t * p / 1073741824 }')"
-printf '%-16s %12s %12s %12s %11s %11s %9s | %8s %8s %8s %8s | %8s %8s %8s\n' configuration \
-    "t50 s" "t90 s" "t99 s" "CPU-s@90" "CPU-s/GiB" "idle %" \
-    "t90/full" "cpu/full" "GiB/full" "idle/def" "t90/def" "cpu/def" "GiB/def"
+printf '\nbench-tuner: %d x %d MiB, 75 %% identical, theoretical saving %d pages (%.2f GiB); medians of %d run(s); ratios: /full = to full speed, /def = to kernel defaults\n' \
+    "$PROCS" "$MIB" "$theory" "$(awk -v t="$theory" -v p="$page" 'BEGIN { print t * p / 1073741824 }')" "$REPEAT"
+printf '%-16s %7s %7s %7s %9s %9s %7s %8s %7s | %8s %8s %8s %8s | %8s %8s\n' configuration \
+    "t50 s" "t90 s" "t99 s" "CPU-s@90" "CPU-s/GiB" "settle" "settleCPU" "idle %" \
+    "t90/full" "cpu/full" "GiB/full" "idle/def" "t90/def" "GiB/def"
 for cfg in $CONFIGS; do
-    printf '%-16s %12s %12s %12s %11s %11s %9s | %8s %8s %8s %8s | %8s %8s %8s\n' "$cfg" \
-        "${R[$cfg.t50]}" "${R[$cfg.t90]}" "${R[$cfg.t99]}" "${R[$cfg.cpu90]}" "${R[$cfg.perGiB]}" "${R[$cfg.idle]}" \
+    printf '%-16s %7s %7s %7s %9s %9s %7s %8s %7s | %8s %8s %8s %8s | %8s %8s\n' "$cfg" \
+        "${R[$cfg.t50]}" "${R[$cfg.t90]}" "${R[$cfg.t99]}" "${R[$cfg.cpu90]}" "${R[$cfg.perGiB]}" \
+        "${R[$cfg.settle]}" "${R[$cfg.settlecpu]}" "${R[$cfg.idle]}" \
         "$(ratio "${R[$cfg.t90]}" "${R[full-speed.t90]:-}")" "$(ratio "${R[$cfg.cpu90]}" "${R[full-speed.cpu90]:-}")" \
         "$(ratio "${R[$cfg.perGiB]}" "${R[full-speed.perGiB]:-}")" "$(ratio "${R[$cfg.idle]}" "${R[kernel-defaults.idle]:-}")" \
-        "$(ratio "${R[$cfg.t90]}" "${R[kernel-defaults.t90]:-}")" "$(ratio "${R[$cfg.cpu90]}" "${R[kernel-defaults.cpu90]:-}")" \
-        "$(ratio "${R[$cfg.perGiB]}" "${R[kernel-defaults.perGiB]:-}")"
+        "$(ratio "${R[$cfg.t90]}" "${R[kernel-defaults.t90]:-}")" "$(ratio "${R[$cfg.perGiB]}" "${R[kernel-defaults.perGiB]:-}")"
 done
 if [ "$WAVE2" = 1 ]; then
-    printf '\nsecond wave (%d more processes started after convergence):\n%-16s %12s %11s | %8s %8s\n' "$PROCS" configuration \
+    printf '\nsecond wave (%d more processes started after convergence):\n%-16s %7s %9s | %8s %8s\n' "$PROCS" configuration \
         "t90 s" "CPU-s@90" "t90/full" "cpu/full"
     for cfg in $CONFIGS; do
-        printf '%-16s %12s %11s | %8s %8s\n' "$cfg" "${R[$cfg.w2t90]:-}" "${R[$cfg.w2cpu]:-}" \
+        printf '%-16s %7s %9s | %8s %8s\n' "$cfg" "${R[$cfg.w2t90]:-}" "${R[$cfg.w2cpu]:-}" \
             "$(ratio "${R[$cfg.w2t90]:-}" "${R[full-speed.w2t90]:-}")" "$(ratio "${R[$cfg.w2cpu]:-}" "${R[full-speed.w2cpu]:-}")"
     done
 fi
+if [ "$CHURN" = 1 ]; then
+    printf '\nchurn (%s %% of the pages rewritten every second; %s s window after %s s):\n%-16s %9s %9s %12s\n' \
+        "$CHURN_PCT" "$CHURN_WINDOW" "$CHURN_WARM" configuration "ksmd %" "budget %" "saving %"
+    for cfg in $CHURN_CONFIGS; do
+        case $cfg in
+        adaptive) budget=50 ;;
+        adaptive-b*) budget=${cfg#adaptive-b} ;;
+        *) budget=- ;;
+        esac
+        printf '%-16s %9s %9s %12s\n' "$cfg" "${R[$cfg.ccpu]:-}" "$budget" "${R[$cfg.csave]:-}"
+    done
+fi
 printf 'CPU-s@90 = ksmd CPU-seconds from workload ready to 90 %%; CPU-s/GiB = ksmd CPU-seconds per GiB saved at 99 %% (or at the end of the wait);\n'
-printf 'idle %% = ksmd CPU %% of one CPU in a %s s window starting 2 s after 99 %% (or after the wait).\n' "$IDLE"
+printf 'settle = s after 99 %% until adaptive is at its maintenance pace (2 s for the others), settleCPU its ksmd CPU-s;\n'
+printf 'idle %% = ksmd CPU %% of one CPU in the %s s window after that; saving %% = mean pages_sharing / theoretical.\n' "$IDLE"

@@ -108,6 +108,9 @@ typedef struct TunerConfig {
         uint64_t advisor_max_pages_to_scan;     /* default 30000 */
         /* knobs owned in every mode; -1 = leave alone */
         int64_t use_zero_pages, smart_scan, max_page_sharing, merge_across_nodes;
+        int64_t max_page_sharing_max;           /* raise max_page_sharing up to this when stable-node
+                                                 * chains waste pages (-1: never adapt) */
+        uint64_t fragmentation_pages;           /* waste that justifies raising it (default 1024) */
         bool unmerge_to_change;                 /* may unmerge everything to change the last two */
         /* static */
         int64_t static_run;                     /* default 1 */
@@ -126,6 +129,7 @@ typedef struct TunerObservation {
         int64_t run, pages_to_scan, sleep_msec; /* current knob values (-1 unknown) */
         int64_t advisor_mode;                   /* 0 none, 1 scan-time, -1 absent (kernel < 6.8) */
         int64_t use_zero_pages, smart_scan, max_page_sharing, merge_across_nodes;   /* -1 absent */
+        int64_t stable_node_chains, stable_node_dups;                               /* -1 absent */
         bool have_cpu;
         nsec_t ksmd_cpu_ns;                     /* cumulative */
         uint64_t mem_total_kb, mem_available_kb, mem_free_kb, buffers_kb, cached_kb;
@@ -144,6 +148,7 @@ typedef struct TunerState {
         uint64_t scan_start_sharing;
         unsigned idle_scan_count;
         uint64_t last_unshared_volatile;        /* at the last step; in maintain, the lowest since it began */
+        uint64_t maintain_peak_sharing;         /* in maintain, the highest pages_sharing since it began */
         bool have_last;
         nsec_t last_cpu_ns;
         usec_t last_cpu_usec;
@@ -158,6 +163,7 @@ typedef struct TunerState {
         uint64_t last_pages_scanned;
         uint64_t scan_rate;                     /* pages ksmd scans per CPU-second (0: not measured) */
         bool pressured;                         /* adaptive, pressure_only: the last step saw pressure */
+        int64_t max_page_sharing;               /* chosen within the bounds (0: the config's value) */
 } TunerState;
 
 typedef struct TunerDecision {

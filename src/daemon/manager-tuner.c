@@ -102,6 +102,8 @@ static void observe(Manager *m, TunerObservation *o) {
         o->smart_scan = ksm_snapshot_get(&s, KSM_KNOB_SMART_SCAN, -1);
         o->max_page_sharing = ksm_snapshot_get(&s, KSM_KNOB_MAX_PAGE_SHARING, -1);
         o->merge_across_nodes = ksm_snapshot_get(&s, KSM_KNOB_MERGE_ACROSS_NODES, -1);
+        o->stable_node_chains = ksm_snapshot_get(&s, KSM_KNOB_STABLE_NODE_CHAINS, -1);
+        o->stable_node_dups = ksm_snapshot_get(&s, KSM_KNOB_STABLE_NODE_DUPS, -1);
 
         if (m->ksmd_pid > 0 && proc_cpu_time_read_at(m->proc_fd, m->ksmd_pid, m->ticks_per_sec, &cpu) >= 0) {
                 o->have_cpu = true;

@@ -86,6 +86,8 @@ void tuner_config_init(TunerConfig *c) {
                 .use_zero_pages = -1,
                 .smart_scan = -1,
                 .max_page_sharing = -1,
+                .max_page_sharing_max = -1,
+                .fragmentation_pages = 1024,
                 .merge_across_nodes = -1,
                 .static_run = 1,
                 .static_pages_to_scan = 100,
@@ -219,8 +221,33 @@ static bool changes(const TunerDecision *d) {
 }
 
 /* The knobs owned in every mode (see tuner.h).  Runs after the mode's own decision. */
-static void want_owned_knobs(const TunerConfig *c, const TunerObservation *o, TunerDecision *d) {
-        bool mpg = c->max_page_sharing >= 2 && o->max_page_sharing >= 0 && o->max_page_sharing != c->max_page_sharing;
+/*
+ * max_page_sharing within its bounds: a content shared by more than max_page_sharing mappings needs
+ * another KSM page per max_page_sharing of them (a stable-node chain of dups).  When those extra
+ * pages (dups - chains) reach fragmentation_pages, the tuner raises the limit to
+ * max_page_sharing_max, once: the kernel only accepts a change with nothing shared, so it applies
+ * when nothing is (or, with unmerge_to_change, after unmerging everything).
+ */
+static void choose_max_page_sharing(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d) {
+        int64_t base = c->max_page_sharing >= 2 ? c->max_page_sharing : o->max_page_sharing;
+        int64_t current = st->max_page_sharing ?: base;
+        int64_t waste;
+
+        if (c->max_page_sharing_max < 2 || o->stable_node_chains < 0 || o->stable_node_dups < 0 || base < 2 ||
+            current >= c->max_page_sharing_max)
+                return;
+        waste = o->stable_node_dups - o->stable_node_chains;
+        if (waste < (int64_t) c->fragmentation_pages)
+                return;
+        st->max_page_sharing = c->max_page_sharing_max;
+        snprintf(d->reason + strlen(d->reason), sizeof(d->reason) - strlen(d->reason),
+                 "%sfragmentation: %" PRIi64 " extra KSM pages in %" PRIi64 " stable-node chains: max_page_sharing %" PRIi64
+                 " -> %" PRIi64, d->reason[0] ? "; " : "", waste, o->stable_node_chains, current, st->max_page_sharing);
+}
+
+static void want_owned_knobs(const TunerConfig *c, const TunerObservation *o, const TunerState *st, TunerDecision *d) {
+        int64_t want_mpg = st->max_page_sharing ?: c->max_page_sharing;
+        bool mpg = want_mpg >= 2 && o->max_page_sharing >= 0 && o->max_page_sharing != want_mpg;
         bool man = c->merge_across_nodes >= 0 && o->merge_across_nodes >= 0 && o->merge_across_nodes != c->merge_across_nodes;
 
         if (c->use_zero_pages >= 0 && o->use_zero_pages >= 0 && o->use_zero_pages != c->use_zero_pages) {
@@ -237,7 +264,7 @@ static void want_owned_knobs(const TunerConfig *c, const TunerObservation *o, Tu
                 /* Nothing shared: the kernel accepts the change now; the mode's run write follows it. */
                 if (mpg) {
                         d->set_max_page_sharing = true;
-                        d->max_page_sharing = c->max_page_sharing;
+                        d->max_page_sharing = want_mpg;
                 }
                 if (man) {
                         d->set_merge_across_nodes = true;
@@ -403,7 +430,12 @@ static void step_adaptive(const TunerConfig *c, const TunerObservation *o, Tuner
          * maintain pace ksmd adds rmap_items for new memory at only about 2 MiB/s (100 pages per 200 ms),
          * so growth per step alone would never reach sprint_trigger_bytes there. */
         uint64_t grew = st->have_last && rmap_new > st->last_unshared_volatile ? rmap_new - st->last_unshared_volatile : 0;
-        bool trigger = o->new_mergeable_bytes >= c->sprint_trigger_bytes || grew * page >= c->sprint_trigger_bytes;
+        /* In maintain, a saving that erodes (pages rewritten, their sharing broken) by as much as
+         * sprint_trigger is new work too: the budget bounds what keeping it costs. */
+        uint64_t eroded = st->phase == TUNER_PHASE_MAINTAIN && st->maintain_peak_sharing > o->pages_sharing ?
+                                  st->maintain_peak_sharing - o->pages_sharing : 0;
+        bool trigger = o->new_mergeable_bytes >= c->sprint_trigger_bytes || grew * page >= c->sprint_trigger_bytes ||
+                       eroded * page >= c->sprint_trigger_bytes;
         bool pressure = false, pressure_began;
         TunerPhase phase = st->phase;
         char why[96] = "";
@@ -448,8 +480,13 @@ static void step_adaptive(const TunerConfig *c, const TunerObservation *o, Tuner
                 phase = TUNER_PHASE_SPRINT;
                 st->idle_scan_count = 0;
                 st->current_pages_to_scan = 0;
-                snprintf(d->reason, sizeof(d->reason), "sprint: %s of new mergeable memory",
-                         format_bytes(b, sizeof(b), (int64_t) MAX(o->new_mergeable_bytes, grew * page)));
+                if (eroded * page >= c->sprint_trigger_bytes && o->new_mergeable_bytes < c->sprint_trigger_bytes &&
+                    grew * page < c->sprint_trigger_bytes)
+                        snprintf(d->reason, sizeof(d->reason), "sprint: the saving eroded by %s since maintain began",
+                                 format_bytes(b, sizeof(b), (int64_t) (eroded * page)));
+                else
+                        snprintf(d->reason, sizeof(d->reason), "sprint: %s of new mergeable memory",
+                                 format_bytes(b, sizeof(b), (int64_t) MAX(o->new_mergeable_bytes, grew * page)));
         } else if (phase == TUNER_PHASE_SPRINT && st->idle_scan_count >= c->idle_scans && !trigger) {
                 phase = TUNER_PHASE_MAINTAIN;
                 snprintf(d->reason, sizeof(d->reason), "maintain: %u full scans without yield (< %" PRIu64 " merges each)",
@@ -479,6 +516,8 @@ static void step_adaptive(const TunerConfig *c, const TunerObservation *o, Tuner
         d->phase = phase;
         if (phase != TUNER_PHASE_MAINTAIN || rmap_new < st->last_unshared_volatile)
                 st->last_unshared_volatile = rmap_new;
+        if (phase != TUNER_PHASE_MAINTAIN || st->phase != TUNER_PHASE_MAINTAIN || o->pages_sharing > st->maintain_peak_sharing)
+                st->maintain_peak_sharing = o->pages_sharing;
 }
 
 int tuner_step(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d) {
@@ -563,8 +602,10 @@ int tuner_step(const TunerConfig *c, const TunerObservation *o, TunerState *st, 
                 return -EINVAL;
         }
 
-        if (c->mode != TUNER_MODE_OFF && d->phase != TUNER_PHASE_ERROR)
-                want_owned_knobs(c, o, d);
+        if (c->mode != TUNER_MODE_OFF && d->phase != TUNER_PHASE_ERROR) {
+                choose_max_page_sharing(c, o, st, d);
+                want_owned_knobs(c, o, st, d);
+        }
 
         if (changes(d)) {
                 st->last_change_usec = o->now_usec;

@@ -921,6 +921,41 @@ static void test_adaptive_new_memory_sprints(void **state) {
         assert_string_equal(d.reason, "sprint: 1.5 MiB of new mergeable memory");
 }
 
+static void test_adaptive_erosion_sprints(void **state) {
+        TunerConfig c = config_mode(TUNER_MODE_ADAPTIVE);
+        TunerObservation o;
+        TunerState st;
+        TunerDecision d;
+        uint64_t peak;
+
+        /* In maintain, pages_sharing first rises a little (its peak counts), then the saving erodes
+         * (pages rewritten): a fall of 64 MiB (16384 pages of 4 KiB) from the peak is a sprint. */
+        reach_maintain(&c, &o, &st);
+        o.pages_sharing += 100000;
+        advance(&o, USEC_PER_SEC, 0, 0, 10);
+        assert_int_equal(step(&c, &o, &st, &d), 0);
+        peak = o.pages_sharing;
+        for (unsigned i = 1; i <= 16; i++) {
+                advance(&o, USEC_PER_SEC, 0, 0, 10);
+                o.pages_sharing = peak - i * 1024 + (i == 16);  /* 16383 below the peak at the end */
+                assert_int_equal(step(&c, &o, &st, &d), 0);
+                assert_int_equal(d.phase, TUNER_PHASE_MAINTAIN);
+        }
+        advance(&o, USEC_PER_SEC, 0, 0, 10);
+        o.pages_sharing = peak - 16384;
+        assert_int_equal(step(&c, &o, &st, &d), 1);
+        assert_int_equal(d.phase, TUNER_PHASE_SPRINT);
+        assert_string_equal(d.reason, "sprint: the saving eroded by 64.0 MiB since maintain began");
+
+        /* A fall from before maintain began does not count: the peak starts with the phase. */
+        reach_maintain(&c, &o, &st);
+        for (unsigned i = 0; i < 10; i++) {
+                advance(&o, USEC_PER_SEC, 0, 0, 10);
+                assert_int_equal(step(&c, &o, &st, &d), 0);
+                assert_int_equal(d.phase, TUNER_PHASE_MAINTAIN);
+        }
+}
+
 static void test_adaptive_rmap_growth_sprints(void **state) {
         TunerConfig c = config_mode(TUNER_MODE_ADAPTIVE);
         TunerObservation o;
@@ -1950,6 +1985,82 @@ static void test_invalid_arguments(void **state) {
 
 /* The knobs owned in every mode: use_zero_pages and smart_scan directly; merge_across_nodes and
  * max_page_sharing only with no shared pages, unmerging first when allowed. */
+static void test_max_page_sharing_bounds(void **state) {
+        TunerConfig c;
+        TunerObservation o = {
+                .now_usec = 1000000, .page_size = 4096, .have_counters = true, .run = 1, .pages_to_scan = 100,
+                .sleep_msec = 20, .advisor_mode = 0, .use_zero_pages = -1, .smart_scan = -1, .max_page_sharing = 256,
+                .merge_across_nodes = -1, .pages_shared = 500, .pages_sharing = 90000, .mem_total_kb = 1 << 24,
+                .stable_node_chains = 10, .stable_node_dups = 500,
+        };
+        TunerState st = {};
+        TunerDecision d;
+
+        tuner_config_init(&c);
+        assert_int_equal(c.max_page_sharing_max, -1);           /* default: never adapt */
+        assert_int_equal(c.fragmentation_pages, 1024);
+        c.mode = TUNER_MODE_STATIC;
+        c.static_pages_to_scan = 100;
+        c.static_sleep_msec = 20;
+
+        /* Without bounds, fragmentation changes nothing. */
+        o.stable_node_dups = 100000;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 0);
+        assert_int_equal(st.max_page_sharing, 0);
+
+        /* With bounds, below the threshold (490 extra pages < 1024): nothing. */
+        c.max_page_sharing_max = 2048;
+        o.stable_node_dups = 500;
+        o.now_usec += USEC_PER_SEC;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 0);
+        assert_int_equal(st.max_page_sharing, 0);
+
+        /* 1990 extra pages: raised to the bound, but with pages shared it can only be said. */
+        o.stable_node_dups = 2000;
+        o.now_usec += USEC_PER_SEC;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 0);
+        assert_int_equal(st.max_page_sharing, 2048);
+        assert_false(d.set_max_page_sharing);
+        assert_non_null(strstr(d.reason, "fragmentation: 1990 extra KSM pages in 10 stable-node chains: "
+                                         "max_page_sharing 256 -> 2048"));
+        assert_non_null(strstr(d.reason, "max_page_sharing differs"));
+
+        /* Once nothing is shared (everything unmerged or exited): written. */
+        o.pages_shared = o.pages_sharing = 0;
+        o.stable_node_chains = o.stable_node_dups = 0;
+        o.now_usec += USEC_PER_SEC;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 1);
+        assert_true(d.set_max_page_sharing && d.max_page_sharing == 2048);
+        o.max_page_sharing = 2048;
+
+        /* At the bound: never beyond it, whatever the fragmentation. */
+        o.pages_shared = 500;
+        o.stable_node_chains = 10;
+        o.stable_node_dups = 100000;
+        o.now_usec += USEC_PER_SEC;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 0);
+        assert_int_equal(st.max_page_sharing, 2048);
+
+        /* With unmerge_to_change: unmerge everything first (run=2), then the knob. */
+        st = (TunerState) {};
+        o.max_page_sharing = 256;
+        c.unmerge_to_change = true;
+        o.now_usec += USEC_PER_SEC;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 1);
+        assert_true(d.set_run && d.run == 2);
+        assert_false(d.set_max_page_sharing);
+
+        /* The config's own value is the floor it starts from; a kernel without the counters: nothing. */
+        st = (TunerState) {};
+        c.unmerge_to_change = false;
+        c.max_page_sharing = 512;
+        o.max_page_sharing = 512;
+        o.stable_node_chains = o.stable_node_dups = -1;
+        o.now_usec += USEC_PER_SEC;
+        assert_int_equal(tuner_step(&c, &o, &st, &d), 0);
+        assert_int_equal(st.max_page_sharing, 0);
+}
+
 static void test_owned_knobs(void **state) {
         TunerConfig c;
         TunerObservation o = {
@@ -2019,6 +2130,7 @@ static void test_owned_knobs(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_owned_knobs),
+                cmocka_unit_test(test_max_page_sharing_bounds),
                 cmocka_unit_test(test_adaptive_start_sprints),
                 cmocka_unit_test(test_recorded_idle),
                 cmocka_unit_test(test_recorded_workload_sprint),
@@ -2029,6 +2141,7 @@ int main(void) {
                 cmocka_unit_test(test_adaptive_maintain_after_idle_scans),
                 cmocka_unit_test(test_adaptive_new_memory_sprints),
                 cmocka_unit_test(test_adaptive_rmap_growth_sprints),
+                cmocka_unit_test(test_adaptive_erosion_sprints),
                 cmocka_unit_test(test_adaptive_trigger_beats_idle_scans),
                 cmocka_unit_test(test_adaptive_steady_input_no_oscillation),
                 cmocka_unit_test(test_adaptive_cpu_budget),
