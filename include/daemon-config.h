@@ -53,6 +53,7 @@ typedef struct DaemonConfig {
         int at_exit;                    /* "tuner.at_exit": DaemonAtExit */
         char *ksmtuned_conf;            /* "tuner.ksmtuned_conf": read KSM_* from this file, or NULL */
         TunerConfig tuner;              /* "tuner": mode and its parameters */
+        char *metrics_file;             /* "metrics_file": Prometheus text file, or NULL for none */
 } DaemonConfig;
 
 void daemon_config_init(DaemonConfig *c);

@@ -10,11 +10,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "daemon-config.h"
 #include "fileio.h"
 #include "macro.h"
+#include "metrics.h"
 
 static const char *const log_level_choices[] = {
         "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL,
@@ -135,6 +138,25 @@ static int dispatch_tuner(const JsonField *f, const char *path, json_t *v, void 
         return json_dispatch(v, path, tuner_table, dst, err);
 }
 
+/* An absolute path, or "" / null for none (stored as NULL). */
+static int dispatch_optional_path(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        char *s = NULL;
+
+        if (!json_is_null(v)) {
+                if (!json_is_string(v))
+                        return json_error_set(err, path, "expected an absolute path, or \"\" or null for none, got %s",
+                                              json_type_name(v));
+                if (!isempty(json_string_value(v))) {
+                        s = strdup(json_string_value(v));
+                        if (!s)
+                                return json_error_set(err, path, "out of memory");
+                }
+        }
+        free(*(char **) dst);
+        *(char **) dst = s;
+        return 0;
+}
+
 static const JsonField config_table[] = {
         { "sample_interval", json_dispatch_duration, offsetof(DaemonConfig, sample_interval_usec), 0,
           .min = (int64_t) SAMPLE_INTERVAL_MIN, .max = (int64_t) SAMPLE_INTERVAL_MAX },
@@ -146,6 +168,7 @@ static const JsonField config_table[] = {
         { "max_tracked", json_dispatch_uint64, offsetof(DaemonConfig, max_tracked), 0, .min = 1, .max = 1000000 },
         { "merge_attempts", json_dispatch_uint64, offsetof(DaemonConfig, merge_attempts), 0, .min = 1, .max = 100 },
         { "tuner", dispatch_tuner, 0, 0 },
+        { "metrics_file", dispatch_optional_path, offsetof(DaemonConfig, metrics_file), 0 },
         {}
 };
 
@@ -160,6 +183,7 @@ void daemon_config_init(DaemonConfig *c) {
                 .merge_attempts = MERGE_ATTEMPTS_DEFAULT,
                 .tuner_interval_usec = USEC_PER_SEC,
                 .at_exit = DAEMON_AT_EXIT_RESTORE,
+                .metrics_file = strdup(METRICS_FILE_DEFAULT),
         };
         tuner_config_init(&c->tuner);
 }
@@ -167,7 +191,66 @@ void daemon_config_init(DaemonConfig *c) {
 void daemon_config_done(DaemonConfig *c) {
         free(c->control_socket);
         free(c->ksmtuned_conf);
+        free(c->metrics_file);
         *c = (DaemonConfig) {};
+}
+
+/*
+ * metrics_file: absolute, and (unless it is the default) in an existing directory the daemon can
+ * write to, so that a typo fails at start-up and on reload rather than at the first sample.  The
+ * default applies only where node_exporter's textfile directory exists: the daemon checks that
+ * when it writes, and a host without it simply gets no file.
+ */
+/* Can we create a file in @dir?  access() is not enough: root passes it on sysfs and read-only
+ * bind mounts answer only to a real attempt.  O_TMPFILE leaves no trace; where the file system
+ * lacks it, a hidden file is created and removed at once. */
+static int probe_writable(const char *dir) {
+        _cleanup_free_ char *probe = NULL;
+        int fd;
+
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+                close(fd);
+                return 0;
+        }
+        if (!IN_SET(errno, EOPNOTSUPP, EISDIR, EINVAL))
+                return -errno;
+        if (asprintf(&probe, "%s/.ksmtuned-ng-probe.%d", dir, (int) getpid()) < 0)
+                return -ENOMEM;
+        fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        (void) unlink(probe);
+        return 0;
+}
+
+static int validate_metrics_file(const char *p, JsonError *err) {
+        _cleanup_free_ char *dir = NULL;
+        const char *slash;
+        struct stat st;
+        int r;
+
+        if (!p || streq(p, METRICS_FILE_DEFAULT))
+                return 0;
+        if (p[0] != '/')
+                return json_error_set(err, "metrics_file", "expected an absolute path, or \"\" or null for none, got '%s'", p);
+        slash = strrchr(p, '/');
+        if (!slash[1])
+                return json_error_set(err, "metrics_file", "'%s' names a directory, expected a file", p);
+        dir = slash == p ? strdup("/") : strndup(p, (size_t) (slash - p));
+        if (!dir)
+                return -ENOMEM;
+        if (stat(dir, &st) < 0)
+                return json_error_set(err, "metrics_file", "cannot use directory '%s': %s", dir, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+                return json_error_set(err, "metrics_file", "'%s' is not a directory", dir);
+        r = probe_writable(dir);
+        if (r < 0)
+                return json_error_set(err, "metrics_file", "cannot write to directory '%s': %s", dir, strerror(-r));
+        if (stat(p, &st) >= 0 && S_ISDIR(st.st_mode))
+                return json_error_set(err, "metrics_file", "'%s' is a directory, expected a file", p);
+        return 0;
 }
 
 /* Semantic checks across keys, after the table walk. */
@@ -208,7 +291,7 @@ static int validate(DaemonConfig *c, JsonError *err) {
                 }
                 return -EINVAL;
         }
-        return 0;
+        return validate_metrics_file(c->metrics_file, err);
 }
 
 static int apply(json_t *j, const char *name, DaemonConfig *c, JsonError *err) {

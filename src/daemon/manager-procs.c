@@ -796,6 +796,7 @@ json_t *manager_status_json(Manager *m) {
                         json_object_set_new(b, merge_backend_to_string(k),
                                             json_pack("{s:b, s:s}", "available", p->available[k], "note", p->why[k]));
         }
+        json_object_set_new(o, "metrics", manager_metrics_json(m));
         return o;
 }
 

@@ -62,6 +62,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         control_free(m->control);
+        manager_metrics_done(m);
         manager_tuner_done(m);
         manager_procs_done(m);
         sd_event_source_disable_unref(m->sample_timer);
@@ -103,13 +104,15 @@ static void log_sample(Manager *m) {
         KsmSnapshot snap;
         KsmReport rep;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
-        uint64_t cpu_ns;
+        uint64_t cpu_ns = 0;
+        bool have_cpu_ns = false;
         int64_t run;
 
         ksm_sysfs_snapshot(m->ksm, &snap);
         ksm_report_compute(&snap, m->page_size, &rep);
 
         if (m->ksmd_pid > 0 && proc_cpu_time_read_at(m->proc_fd, m->ksmd_pid, m->ticks_per_sec, &cpu_ns) >= 0) {
+                have_cpu_ns = true;
                 if (m->have_cpu_sample && now > m->last_sample_usec && cpu_ns >= m->last_cpu_ns) {
                         rep.have_cpu = true;
                         rep.ksmd_cpu_pmy = cpu_usage_pmy(cpu_ns - m->last_cpu_ns, now - m->last_sample_usec);
@@ -173,6 +176,7 @@ static void log_sample(Manager *m) {
         snprintf(m->status_ksm, sizeof(m->status_ksm), "KSM %s, saved %s, ksmd CPU %s",
                  strna(ksm_run_mode_to_string(run)), saved, cpu);
         manager_notify_status(m);
+        manager_metrics_sample(m, &snap, have_cpu_ns, cpu_ns, rep.have_cpu, rep.ksmd_cpu_pmy);
 }
 
 void manager_notify_status(Manager *m) {
@@ -345,6 +349,9 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
         r = manager_tuner_startup(m);
+        if (r < 0)
+                return r;
+        r = manager_metrics_startup(m);
         if (r < 0)
                 return r;
 

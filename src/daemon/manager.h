@@ -21,6 +21,7 @@
 #include "tuner.h"
 
 typedef struct Control Control;
+typedef struct ManagerMetrics ManagerMetrics;
 
 /* What the daemon knows about one process in a watched cgroup (manager-procs.c). */
 typedef enum TrackState {
@@ -123,6 +124,8 @@ struct Manager {
         unsigned knobs_written;                 /* bit per KsmKnob the tuner wrote */
         int knob_failed[_KSM_KNOB_MAX];         /* last errno writing each knob (0: fine) */
         char *tuner_error;                      /* why the last write failed, for status */
+
+        ManagerMetrics *metrics;                /* manager-metrics.c */
 };
 
 int manager_new(const char *config_path, bool config_optional, int log_level_override,
@@ -161,3 +164,13 @@ void manager_tuner_done(Manager *m);
 /* The manager made @bytes of anonymous memory mergeable: the adaptive tuner may sprint. */
 void manager_tuner_note_enabled(Manager *m, uint64_t bytes);
 json_t *manager_tuner_json(Manager *m);
+
+/* manager-metrics.c */
+int manager_metrics_startup(Manager *m);
+/* Removes the metrics file it wrote and releases the statistics. */
+void manager_metrics_done(Manager *m);
+/* Called by each sample with the KSM counters just read and ksmd's CPU time (since boot) and use
+ * (since the previous sample), each when known: logs the metrics records, writes the file. */
+void manager_metrics_sample(Manager *m, const KsmSnapshot *snap, bool have_cpu_ns, uint64_t cpu_ns,
+                            bool have_cpu_pmy, uint64_t cpu_pmy);
+json_t *manager_metrics_json(Manager *m);
