@@ -56,7 +56,7 @@ typedef struct Top {
         /* what the last sample found besides the processes */
         size_t n_unreadable, n_hidden;
         bool daemon_reachable;
-        json_t *daemon_tuner;           /* GetStatus .tuner, owned, or NULL */
+        json_t *daemon_status;          /* GetStatus's parameters, owned, or NULL */
 
         TopView view;
         TopSortKey sort;
@@ -68,7 +68,7 @@ static void top_done(Top *t) {
         top_sample_done(&t->cur);
         free(t->rows);
         free(t->groups);
-        json_decref(t->daemon_tuner);
+        json_decref(t->daemon_status);
         t->ksm = ksm_sysfs_free(t->ksm);
         t->proc_fd = safe_close(t->proc_fd);
 }
@@ -97,16 +97,12 @@ static int take_sample(Top *t, TopSample *ret) {
 
         daemon_procs = ksmctl_daemon_processes(t->args->socket_path);
         t->daemon_reachable = daemon_procs != NULL;
-        json_decref(t->daemon_tuner);
-        t->daemon_tuner = NULL;
+        json_decref(t->daemon_status);
+        t->daemon_status = NULL;
         if (daemon_procs) {
                 _cleanup_free_ char *err = NULL;
-                json_t *st = NULL;
 
-                if (ksmctl_call(t->args->socket_path, "io.ksmtuned.Manager.GetStatus", &st, &err) >= 0) {
-                        t->daemon_tuner = json_incref(json_object_get(st, "tuner"));
-                        json_decref(st);
-                }
+                (void) ksmctl_call(t->args->socket_path, "io.ksmtuned.Manager.GetStatus", &t->daemon_status, &err);
         }
 
         if (l.n_shown > 0) {
@@ -192,6 +188,17 @@ static const char *rate_source(const Top *t) {
         return with == t->cur.n_procs ? "counters" : "mixed";
 }
 
+static json_t *daemon_tuner(const Top *t) {
+        json_t *v = json_object_get(t->daemon_status, "tuner");
+
+        return json_is_object(v) ? v : NULL;
+}
+
+/* The daemon's statistics source ("ksm_stat", later "bpf"), from GetStatus's "metrics", or NULL. */
+static const char *daemon_stats_source(const Top *t) {
+        return json_string_value(json_object_get(json_object_get(t->daemon_status, "metrics"), "source"));
+}
+
 static int top_open(const KsmctlArgs *a, Top *t) {
         int r;
 
@@ -254,7 +261,7 @@ static void lines_done(Lines *l) {
 static int format_header(const Top *t, bool interactive, Lines *l) {
         const TopHost *h = &t->host;
         char b1[FORMAT_BYTES_MAX], b2[FORMAT_BYTES_MAX], p[FORMAT_PMY_MAX], d[FORMAT_DURATION_MAX], clock[16] = "";
-        char tuner[96] = "", cpu[48], scan[48], full[64], when[48];
+        char tuner[96] = "", stats[64] = "", cpu[48], scan[48], full[64], when[48];
         int64_t run = ksm_snapshot_get(&t->cur.ksm, KSM_KNOB_RUN, -1);
         const char *src = rate_source(t);
         time_t now = time(NULL);
@@ -262,12 +269,18 @@ static int format_header(const Top *t, bool interactive, Lines *l) {
 
         if (localtime_r(&now, &tm))
                 strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
-        if (t->daemon_tuner) {
-                char tn[64];
+        if (daemon_tuner(t)) {
+                char tn[80];
 
-                snprintf(tn, sizeof(tn), "%s/%s", json_string_value(json_object_get(t->daemon_tuner, "mode")) ?: "?",
-                         json_string_value(json_object_get(t->daemon_tuner, "phase")) ?: "?");
+                snprintf(tn, sizeof(tn), ", tuner %s/%s", json_string_value(json_object_get(daemon_tuner(t), "mode")) ?: "?",
+                         json_string_value(json_object_get(daemon_tuner(t), "phase")) ?: "?");
                 top_sanitize(tuner, sizeof(tuner), tn);
+        }
+        if (daemon_stats_source(t)) {
+                char sn[64];
+
+                snprintf(sn, sizeof(sn), ", statistics %s", daemon_stats_source(t));
+                top_sanitize(stats, sizeof(stats), sn);
         }
         if (interactive)
                 snprintf(when, sizeof(when), "every %s", format_duration(d, sizeof(d), t->args->interval_usec));
@@ -279,7 +292,7 @@ static int format_header(const Top *t, bool interactive, Lines *l) {
                      clock, when,
                      run >= 0 ? ksm_run_mode_to_string(run) ?: "?" : "unknown",
                      t->daemon_reachable ? "answers" : "not reachable",
-                     t->daemon_tuner ? ", tuner " : "", tuner,
+                     tuner, stats,
                      !t->have_prev ? (interactive ? "the next refresh on" : "two samples only (none)") :
                      streq(src, "counters") ? "the daemon's merge counters" :
                      streq(src, "mixed") ? "the daemon's counters and ksm_merging_pages" :
@@ -453,7 +466,8 @@ static int print_json(const Top *t) {
         json_object_set_new(root, "sort", json_string(top_sort_key_to_string(t->sort)));
         json_object_set_new(root, "rate_source", json_string(rate_source(t)));
         json_object_set_new(root, "daemon_reachable", json_boolean(t->daemon_reachable));
-        json_object_set_new(root, "tuner", t->daemon_tuner ? json_incref(t->daemon_tuner) : json_null());
+        json_object_set_new(root, "tuner", daemon_tuner(t) ? json_incref(daemon_tuner(t)) : json_null());
+        json_object_set_new(root, "daemon_statistics", daemon_stats_source(t) ? json_string(daemon_stats_source(t)) : json_null());
         json_object_set_new(root, "host", host);
         json_object_set_new(root, "processes", procs);
         json_object_set_new(root, "cgroups", groups);
