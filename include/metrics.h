@@ -42,6 +42,7 @@ typedef struct MetricsCounters {
 } MetricsCounters;
 
 typedef struct MetricsSource MetricsSource;
+typedef struct MetricsProcess MetricsProcess;
 
 typedef struct MetricsSourceOps {
         /* Shown in the records, in `ksmctl status --json` and as the Prometheus source label. */
@@ -50,13 +51,13 @@ typedef struct MetricsSourceOps {
          * from net changes between samples (a merge and an unmerge in one interval cancel out). */
         bool exact;
         /*
-         * Cumulative counts of @tgid, monotonic for as long as the tgid is reported, starting at 0
-         * when the source first saw it (or when it started counting: an eBPF source reports what
-         * happened since it attached).  @st is the process's ksm_stat of this sample, or NULL if
-         * it could not be read.  Returns 1 with *ret filled, 0 if the source has nothing for this
-         * process now (the previous counts are kept), <0 on error.
+         * Cumulative counts of process @p (p->tgid), monotonic for as long as the tgid is
+         * reported, counting from when the source first saw it (an eBPF source: since it
+         * attached).  p->stat is the process's ksm_stat of this sample, or NULL if it was not
+         * read.  Returns 1 with *ret filled, 0 if the source has nothing for this process now (the
+         * previous counts are kept), <0 on error.
          */
-        int (*read)(MetricsSource *s, pid_t tgid, const KsmStat *st, MetricsCounters *ret);
+        int (*read)(MetricsSource *s, const MetricsProcess *p, MetricsCounters *ret);
         /* The process exited (or is no longer tracked): drop whatever is kept for @tgid. */
         void (*forget)(MetricsSource *s, pid_t tgid);
         void (*free)(MetricsSource *s);
@@ -82,13 +83,16 @@ int metrics_source_ksm_stat_new(MetricsSource **ret);
 
 /* ---- one sample of inputs ---------------------------------------------------------------- */
 
-typedef struct MetricsProcess {
+struct MetricsProcess {
         pid_t tgid;
         const char *cgroup;             /* cgroup v2 path; borrowed */
         const char *policy;             /* the deciding policy, or NULL: no policy selects it */
         bool enabled;                   /* made mergeable by the daemon (state "enabled") */
         const KsmStat *stat;            /* this sample's ksm_stat, or NULL if not read */
-} MetricsProcess;
+        bool from_zero;                 /* had no KSM pages when the daemon began to watch it (the daemon
+                                         * made it mergeable): a polling source counts its first reading
+                                         * as merges rather than as the baseline */
+};
 
 typedef struct MetricsSample {
         usec_t timestamp_usec;          /* CLOCK_MONOTONIC of the sample */

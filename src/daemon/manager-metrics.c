@@ -195,6 +195,7 @@ void manager_metrics_sample(Manager *m, const KsmSnapshot *snap, bool have_cpu_n
                         .policy = t->policy,
                         .enabled = t->state == TRACK_ENABLED,
                         .stat = st,
+                        .from_zero = t->merged_by_us,
                 };
         }
 

@@ -27,26 +27,29 @@ typedef struct KsmStatSource {
         PidMap entries;         /* tgid -> KsmStatEntry; bounded by the tracked processes */
 } KsmStatSource;
 
-static int ksm_stat_source_read(MetricsSource *s, pid_t tgid, const KsmStat *st, MetricsCounters *ret) {
+static int ksm_stat_source_read(MetricsSource *s, const MetricsProcess *p, MetricsCounters *ret) {
         KsmStatSource *k = (KsmStatSource *) s;
+        const KsmStat *st = p->stat;
         KsmStatEntry *e;
 
         if (!st || !(st->fields & KSM_STAT_MERGING_PAGES))
                 return 0;       /* unreadable, or a kernel before 5.19: nothing to estimate from */
 
-        e = pidmap_get(&k->entries, tgid);
+        e = pidmap_get(&k->entries, p->tgid);
         if (!e) {
-                /* First reading: the baseline.  What merged before the daemon looked is no event
-                 * it saw; a process the daemon just made mergeable starts at 0 pages anyway. */
+                /* First reading: the baseline, since what merged before the daemon looked is no
+                 * event it saw; except for a process the daemon made mergeable, which had no KSM
+                 * pages then: ksmd may well have merged it before the first sample. */
                 e = new0(KsmStatEntry, 1);
                 if (!e)
                         return -ENOMEM;
-                if (pidmap_put(&k->entries, tgid, e) < 0) {
+                if (pidmap_put(&k->entries, p->tgid, e) < 0) {
                         free(e);
                         return -ENOMEM;
                 }
-                e->last_merging_pages = st->merging_pages;
-        } else if (st->merging_pages >= e->last_merging_pages)
+                e->last_merging_pages = p->from_zero ? 0 : st->merging_pages;
+        }
+        if (st->merging_pages >= e->last_merging_pages)
                 e->counts.merges += st->merging_pages - e->last_merging_pages;
         else
                 e->counts.unmerges += e->last_merging_pages - st->merging_pages;

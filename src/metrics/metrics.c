@@ -269,7 +269,7 @@ int metrics_update(MetricsState *s, const MetricsSample *sample, const Metrics *
                         continue;       /* listed twice: count it once */
                 e->seen = s->generation;
                 *pd = (ProcDelta) { .p = p };
-                r = s->source->ops->read(s->source, p->tgid, p->stat, &c);
+                r = s->source->ops->read(s->source, p, &c);
                 if (r > 0) {
                         pd->merges = counter_delta(c.merges, e->last.merges);
                         pd->unmerges = counter_delta(c.unmerges, e->last.unmerges);

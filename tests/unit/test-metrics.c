@@ -472,6 +472,17 @@ static void test_metrics_counters_monotonic(void **state) {
         assert_int_equal(m->n_cgroups, 1);
         assert_int_equal(m->cgroups[0].merges_total, 0);
         assert_int_equal(m->host.merges_total, 215);
+
+        /* a process the daemon made mergeable, merged before its first sample: counted */
+        {
+                KsmStat n = stat_of(64, 0, 64, 0);
+                MetricsProcess q = { .tgid = 12, .cgroup = "/w", .policy = "p", .enabled = true, .stat = &n,
+                                     .from_zero = true };
+
+                m = update(s, 9, NULL, &q, 1);
+                assert_int_equal(m->host.merges, 64);
+                assert_int_equal(m->host.merges_total, 279);
+        }
 }
 
 /* A stand-in for an exact source (what eBPF gives: events per tgid since it attached). */
@@ -484,13 +495,13 @@ typedef struct FakeSource {
 
 static bool fake_freed;
 
-static int fake_read(MetricsSource *s, pid_t tgid, const KsmStat *st, MetricsCounters *ret) {
+static int fake_read(MetricsSource *s, const MetricsProcess *p, MetricsCounters *ret) {
         FakeSource *f = (FakeSource *) s;
 
-        assert_null(st);                /* the caller need not read ksm_stat for an exact source */
-        if (tgid < 0 || tgid >= 8)
+        assert_null(p->stat);           /* the caller need not read ksm_stat for an exact source */
+        if (p->tgid < 0 || p->tgid >= 8)
                 return 0;
-        *ret = f->counts[tgid];
+        *ret = f->counts[p->tgid];
         return 1;
 }
 
@@ -555,26 +566,34 @@ static void test_metrics_exact_source(void **state) {
 static void test_metrics_ksm_stat_source(void **state) {
         _cleanup_(metrics_source_freep) MetricsSource *src = NULL;
         KsmStat st = stat_of(10, 0, 10, 0), none = { .fields = KSM_STAT_RMAP_ITEMS, .rmap_items = 3 };
+        MetricsProcess p = { .tgid = 7 }, q = { .tgid = 8, .stat = &st, .from_zero = true };
         MetricsCounters c = {};
 
         assert_int_equal(metrics_source_ksm_stat_new(&src), 0);
         assert_string_equal(metrics_source_name(src), "ksm_stat polling");
         assert_false(src->ops->exact);
-        assert_int_equal(src->ops->read(src, 7, NULL, &c), 0);
-        assert_int_equal(src->ops->read(src, 7, &none, &c), 0);         /* no ksm_merging_pages line */
-        assert_int_equal(src->ops->read(src, 7, &st, &c), 1);
+        assert_int_equal(src->ops->read(src, &p, &c), 0);               /* no ksm_stat */
+        p.stat = &none;
+        assert_int_equal(src->ops->read(src, &p, &c), 0);               /* no ksm_merging_pages line */
+        p.stat = &st;
+        assert_int_equal(src->ops->read(src, &p, &c), 1);               /* the baseline */
         assert_int_equal(c.merges, 0);
         st.merging_pages = 15;
-        assert_int_equal(src->ops->read(src, 7, &st, &c), 1);
+        assert_int_equal(src->ops->read(src, &p, &c), 1);
         assert_int_equal(c.merges, 5);
         st.merging_pages = 12;
-        assert_int_equal(src->ops->read(src, 7, &st, &c), 1);
+        assert_int_equal(src->ops->read(src, &p, &c), 1);
         assert_int_equal(c.merges, 5);
         assert_int_equal(c.unmerges, 3);
         src->ops->forget(src, 7);
         st.merging_pages = 40;
-        assert_int_equal(src->ops->read(src, 7, &st, &c), 1);         /* new baseline */
+        assert_int_equal(src->ops->read(src, &p, &c), 1);               /* a new baseline */
         assert_int_equal(c.merges, 0);
+        assert_int_equal(c.unmerges, 0);
+
+        /* made mergeable by the daemon: it had no KSM pages, its first reading is all merges */
+        assert_int_equal(src->ops->read(src, &q, &c), 1);
+        assert_int_equal(c.merges, 40);
         assert_int_equal(c.unmerges, 0);
 }
 
