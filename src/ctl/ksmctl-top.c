@@ -288,15 +288,15 @@ static int format_header(const Top *t, bool interactive, Lines *l) {
                 snprintf(when, sizeof(when), "over %s", format_duration(d, sizeof(d), h->interval_usec));
         else
                 snprintf(when, sizeof(when), "one sample");
-        if (ADD_LINE(l, "ksmctl top - %s, %s; KSM %s; daemon %s%s%s; rates from %s",
+        if (ADD_LINE(l, "ksmctl top - %s, %s; KSM %s; daemon %s%s%s; %s",
                      clock, when,
                      run >= 0 ? ksm_run_mode_to_string(run) ?: "?" : "unknown",
                      t->daemon_reachable ? "answers" : "not reachable",
                      tuner, stats,
-                     !t->have_prev ? (interactive ? "the next refresh on" : "two samples only (none)") :
-                     streq(src, "counters") ? "the daemon's merge counters" :
-                     streq(src, "mixed") ? "the daemon's counters and ksm_merging_pages" :
-                     "changes of ksm_merging_pages") < 0)
+                     !t->have_prev ? (interactive ? "rates from the next refresh on" : "no rates (one sample)") :
+                     streq(src, "counters") ? "rates from the daemon's merge counters" :
+                     streq(src, "mixed") ? "rates from the daemon's counters and ksm_merging_pages" :
+                     "rates from changes of ksm_merging_pages") < 0)
                 return -ENOMEM;
 
         if (ADD_LINE(l, "Saved %s, profit %s; pages shared %" PRIu64 ", sharing %" PRIu64 ", unshared %" PRIu64
