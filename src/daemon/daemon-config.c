@@ -124,6 +124,8 @@ static const JsonField tuner_table[] = {
         TF("use_zero_pages", dispatch_knob_bool, use_zero_pages),
         TF("smart_scan", dispatch_knob_bool, smart_scan),
         TF("max_page_sharing", dispatch_knob_int, max_page_sharing, .min = 2, .max = INT32_MAX),
+        TF("max_page_sharing_max", dispatch_knob_int, max_page_sharing_max, .min = 2, .max = INT32_MAX),
+        TF("fragmentation_pages", json_dispatch_uint64, fragmentation_pages, .min = 1, .max = 1LL << 40),
         TF("merge_across_nodes", dispatch_knob_bool, merge_across_nodes),
         TF("unmerge_to_change", json_dispatch_bool, unmerge_to_change),
         TF("static_run", json_dispatch_uint64, static_run, .min = 0, .max = 1),
@@ -264,6 +266,9 @@ static int validate(DaemonConfig *c, JsonError *err) {
         if (c->tuner.min_pages_to_scan > c->tuner.sprint_pages_to_scan)
                 return json_error_set(err, "tuner.min_pages_to_scan", "must not exceed tuner.sprint_pages_to_scan (%" PRIu64 ")",
                                       c->tuner.sprint_pages_to_scan);
+        if (c->tuner.max_page_sharing_max >= 2 && c->tuner.max_page_sharing > c->tuner.max_page_sharing_max)
+                return json_error_set(err, "tuner.max_page_sharing_max", "must not be below tuner.max_page_sharing (%" PRIi64 ")",
+                                      c->tuner.max_page_sharing);
         if (c->tuner.pressure_only && c->tuner.mem_available_below_pmy == 0 && c->tuner.psi_some_above_pmy == 0)
                 return json_error_set(err, "tuner.pressure_only",
                                       "needs tuner.mem_available_below and/or tuner.psi_some_above");

@@ -493,6 +493,10 @@ static void test_daemon_config_tuner(void **state) {
                   "expected true, false or null (leave the knob alone), got an integer" },
                 { "{\"tuner\": {\"max_page_sharing\": 1}}", "tuner.max_page_sharing",
                   "1 out of range, expected 2 to 2147483647" },
+                { "{\"tuner\": {\"max_page_sharing\": 1024, \"max_page_sharing_max\": 512}}", "tuner.max_page_sharing_max",
+                  "must not be below tuner.max_page_sharing (1024)" },
+                { "{\"tuner\": {\"fragmentation_pages\": 0}}", "tuner.fragmentation_pages",
+                  "0 out of range, expected 1 to 1099511627776" },
                 { "{\"tuner\": {\"advisor_min_pages_to_scan\": 900, \"advisor_max_pages_to_scan\": 800}}",
                   "tuner.advisor_min_pages_to_scan", "must not exceed tuner.advisor_max_pages_to_scan (800)" },
                 { "{\"tuner\": {\"pressure_only\": true}}", "tuner.pressure_only",
@@ -511,7 +515,8 @@ static void test_daemon_config_tuner(void **state) {
         assert_int_equal(daemon_config_parse_string(
                 "{\"tuner\": {\"mode\": \"static\", \"interval\": \"250ms\", \"at_exit\": \"stop\", "
                 "\"cpu_budget\": 12.5, \"sprint_trigger\": \"1G\", \"maintain_sleep\": \"2s\", "
-                "\"use_zero_pages\": true, \"smart_scan\": null, \"max_page_sharing\": 512, "
+                "\"use_zero_pages\": true, \"smart_scan\": null, \"max_page_sharing\": 512, \"max_page_sharing_max\": 4096, "
+                "\"fragmentation_pages\": 2048, \"cpu_budget_burst\": \"0\", "
                 "\"advisor_target_scan_time\": \"5min\", \"static_sleep\": \"50ms\"}}", "t", &c, &err), 0);
         assert_int_equal(c.tuner.mode, TUNER_MODE_STATIC);
         assert_true(c.tuner_interval_usec == 250 * USEC_PER_MSEC);
@@ -520,6 +525,8 @@ static void test_daemon_config_tuner(void **state) {
         assert_true(c.tuner.sprint_trigger_bytes == 1ULL << 30);
         assert_true(c.tuner.maintain_sleep_msec == 2000);
         assert_true(c.tuner.use_zero_pages == 1 && c.tuner.smart_scan == -1 && c.tuner.max_page_sharing == 512);
+        assert_true(c.tuner.max_page_sharing_max == 4096 && c.tuner.fragmentation_pages == 2048);
+        assert_true(c.tuner.cpu_budget_burst_usec == 0);
         assert_true(c.tuner.advisor_target_scan_time_sec == 300);
         assert_true(c.tuner.static_sleep_msec == 50);
         daemon_config_done(&c);
