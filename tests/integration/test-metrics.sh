@@ -23,6 +23,7 @@ cgroup_id=$(id_of METRICS_CGROUP)
 rejected_id=$(id_of CONFIG_REJECTED)
 [ ${#host_id} -eq 32 ] && [ ${#cgroup_id} -eq 32 ] || fail "cannot read the metrics MESSAGE_IDs from log.h"
 PROM_CHECK="$HELPERS_DIR/prom-check.py"
+jqt() { jq "$@" >/dev/null; }     # jq as a test: exit status only
 
 # A bad metrics_file is refused, naming the key (start-up).
 printf '{ "metrics_file": "metrics.prom" }\n' >"$T/rel.json"
@@ -77,9 +78,9 @@ cp "$T/c.json" "$T/c.good"
 printf '{ "metrics_file": "relative.prom", "control_socket": "$T/s", "tuner": { "mode": "off" } }\n' >"$T/c.json"
 "$KSMCTL" --socket "$T/s" reload >"$T/reload.out" 2>&1; echo "reload exit \$?" >>"$T/reload.out"
 cp "$T/c.good" "$T/c.json"
-before=\$(stat -c %Y.%N "$PROM" 2>/dev/null)
+before=\$(stat -c %i "$PROM" 2>/dev/null)
 sleep 0.5
-after=\$(stat -c %Y.%N "$PROM" 2>/dev/null)
+after=\$(stat -c %i "$PROM" 2>/dev/null)
 [ "\$before" != "\$after" ] && echo rewritten >"$T/after-reload"
 kill -TERM \$pid
 wait \$pid; echo \$? >"$T/daemon.rc"
@@ -97,43 +98,43 @@ check "nothing went to stderr while the journal was reachable ($(head -c 300 "$T
 n_host=$(jq -s length "$T/host.json")
 check "host metrics records reached the journal (got $n_host)" test "$n_host" -ge 20
 check "every host record has the documented fields" \
-    jq -se 'all(.[]; .KSMT_SOURCE == "ksm_stat polling" and (.KSMT_SAVED_BYTES|tonumber) >= 0
+    jqt -se 'all(.[]; .KSMT_SOURCE == "ksm_stat polling" and (.KSMT_SAVED_BYTES|tonumber) >= 0
                 and .KSMT_PAGES_SHARING != null and .KSMT_PAGES_SHARED != null and .KSMT_PAGES_UNSHARED != null
                 and .KSMT_PAGES_VOLATILE != null and .KSMT_FULL_SCANS != null and .KSMT_RUN == "1"
                 and .KSMT_MERGES != null and .KSMT_UNMERGES != null and .KSMT_MERGES_TOTAL != null
                 and .KSMT_UNMERGES_TOTAL != null and .KSMT_PROCESSES_TRACKED != null
                 and .KSMT_PROCESSES_ENABLED != null and .KSMT_CGROUPS != null and .KSMT_KSMD_CPU_NSEC != null
-                and .PRIORITY == "6" and .SYSLOG_IDENTIFIER == "ksmtuned-ng")' "$T/host.json" >/dev/null
+                and .PRIORITY == "6" and .SYSLOG_IDENTIFIER == "ksmtuned-ng")' "$T/host.json"
 check "host records after the first carry KSMT_INTERVAL_USEC (about 100 ms) and KSMT_KSMD_CPU_PMY" \
-    jq -se '.[1:] | all(.[]; (.KSMT_INTERVAL_USEC|tonumber) > 50000 and (.KSMT_INTERVAL_USEC|tonumber) < 2000000
-                     and .KSMT_KSMD_CPU_PMY != null)' "$T/host.json" >/dev/null
+    jqt -se '.[1:] | all(.[]; (.KSMT_INTERVAL_USEC|tonumber) > 50000 and (.KSMT_INTERVAL_USEC|tonumber) < 2000000
+                     and .KSMT_KSMD_CPU_PMY != null)' "$T/host.json"
 check "the host saves memory once merged (KSMT_SAVED_BYTES > 0) with 3 processes enabled" \
-    jq -se 'any(.[]; (.KSMT_SAVED_BYTES|tonumber) > 0 and .KSMT_PROCESSES_ENABLED == "3")' "$T/host.json" >/dev/null
+    jqt -se 'any(.[]; (.KSMT_SAVED_BYTES|tonumber) > 0 and .KSMT_PROCESSES_ENABLED == "3")' "$T/host.json"
 check "host merge totals never go down and add up the intervals" \
-    jq -se '[.[] | {t: (.KSMT_MERGES_TOTAL|tonumber), u: (.KSMT_UNMERGES_TOTAL|tonumber), m: (.KSMT_MERGES|tonumber), n: (.KSMT_UNMERGES|tonumber)}]
+    jqt -se '[.[] | {t: (.KSMT_MERGES_TOTAL|tonumber), u: (.KSMT_UNMERGES_TOTAL|tonumber), m: (.KSMT_MERGES|tonumber), n: (.KSMT_UNMERGES|tonumber)}]
             | (. as $a | all(range(1; length); $a[.].t == $a[. - 1].t + $a[.].m and $a[.].u == $a[. - 1].u + $a[.].n))
-              and (last.t > 0)' "$T/host.json" >/dev/null
+              and (last.t > 0)' "$T/host.json"
 check "the host message reads well ($(jq -rs '.[-1].MESSAGE' "$T/host.json"))" \
-    jq -se '.[-1].MESSAGE | test("^Metrics: saved [0-9.]+ [KMG]?i?B, [0-9]+ pages merged and [0-9]+ unmerged in [0-9.]+m?s, ksmd CPU [0-9.]+%, [0-9]+ of [0-9]+ processes enabled, 1 cgroups \\(ksm_stat polling\\)$")' "$T/host.json" >/dev/null
+    jqt -se '.[-1].MESSAGE | test("^Metrics: saved [0-9.]+ [KMG]?i?B, [0-9]+ pages merged and [0-9]+ unmerged in [0-9.]+m?s, ksmd CPU [0-9.]+%, [0-9]+ of [0-9]+ processes enabled, 1 cgroups \\(ksm_stat polling\\)$")' "$T/host.json"
 
 # ---- journal: per-cgroup records
 check "per-cgroup records name the cgroup and the policy" \
-    jq -se --arg cg "/$CGN" 'length >= 20 and all(.[]; .KSMT_CGROUP == $cg and .KSMT_POLICY == "50-metrics")' "$T/cgroup.json" >/dev/null
+    jqt -se --arg cg "/$CGN" 'length >= 20 and all(.[]; .KSMT_CGROUP == $cg and .KSMT_POLICY == "50-metrics")' "$T/cgroup.json"
 check "every cgroup record has the documented fields" \
-    jq -se 'all(.[]; .KSMT_SOURCE == "ksm_stat polling" and .KSMT_SAVED_BYTES != null and .KSMT_MERGING_PAGES != null
+    jqt -se 'all(.[]; .KSMT_SOURCE == "ksm_stat polling" and .KSMT_SAVED_BYTES != null and .KSMT_MERGING_PAGES != null
                 and .KSMT_ZERO_PAGES != null and .KSMT_RMAP_ITEMS != null and .KSMT_PROFIT_BYTES != null
                 and .KSMT_MERGES != null and .KSMT_UNMERGES != null and .KSMT_MERGES_TOTAL != null
                 and .KSMT_UNMERGES_TOTAL != null and .KSMT_PROCESSES_TRACKED != null and .KSMT_PROCESSES_ENABLED != null)' \
-    "$T/cgroup.json" >/dev/null
+    "$T/cgroup.json"
 max_saved=$(jq -s 'map(.KSMT_SAVED_BYTES|tonumber) | max' "$T/cgroup.json")
 check "the cgroup saves memory once merged (max KSMT_SAVED_BYTES $max_saved > 32 MiB of 48 MiB of duplicates)" \
     test "$max_saved" -gt $((32 * 1024 * 1024))
 check "cgroup saved bytes = (merging + zero pages) x page size" \
-    jq -se --argjson pg "$(getconf PAGESIZE)" 'all(.[]; (.KSMT_SAVED_BYTES|tonumber) == ((.KSMT_MERGING_PAGES|tonumber) + (.KSMT_ZERO_PAGES|tonumber)) * $pg)' \
-    "$T/cgroup.json" >/dev/null
+    jqt -se --argjson pg "$(getconf PAGESIZE)" 'all(.[]; (.KSMT_SAVED_BYTES|tonumber) == ((.KSMT_MERGING_PAGES|tonumber) + (.KSMT_ZERO_PAGES|tonumber)) * $pg)' \
+    "$T/cgroup.json"
 check "cgroup merges total > 0 and never goes down, also when a filler exits (3 then 2 processes)" \
-    jq -se '(map(.KSMT_MERGES_TOTAL|tonumber) | . as $a | all(range(1; length); $a[.] >= $a[. - 1]) and last > 0)
-            and any(.[]; .KSMT_PROCESSES_TRACKED == "3") and (last.KSMT_PROCESSES_TRACKED == "2")' "$T/cgroup.json" >/dev/null
+    jqt -se '(map(.KSMT_MERGES_TOTAL|tonumber) | . as $a | all(range(1; length); $a[.] >= $a[. - 1]) and last > 0)
+            and any(.[]; .KSMT_PROCESSES_TRACKED == "3") and (last.KSMT_PROCESSES_TRACKED == "2")' "$T/cgroup.json"
 
 # ---- the Prometheus file
 check "the reader parsed every read completely and no counter went down ($(head -1 "$T/reader.out"))" \
@@ -146,14 +147,14 @@ series() { jq -r --arg k "$2" '.[$k] // empty' "$1"; }
 s_saved=$(series "$T/before.json" "ksmtuned_ng_saved_bytes{cgroup=\"/$CGN\"}")
 check "ksmtuned_ng_saved_bytes{cgroup=\"/$CGN\"} is > 0 ($s_saved)" python3 -c "import sys; sys.exit(not float('$s_saved') > 0)"
 check "host figures without a label: saved bytes, pages sharing, ksmd CPU seconds, processes enabled" \
-    jq -e 'has("ksmtuned_ng_saved_bytes") and has("ksmtuned_ng_pages_sharing") and has("ksmtuned_ng_ksmd_cpu_seconds_total")
-           and .ksmtuned_ng_processes_enabled == 3 and has("ksmtuned_ng_merges_total")' "$T/before.json" >/dev/null
+    jqt -e 'has("ksmtuned_ng_saved_bytes") and has("ksmtuned_ng_pages_sharing") and has("ksmtuned_ng_ksmd_cpu_seconds_total")
+           and .ksmtuned_ng_processes_enabled == 3 and has("ksmtuned_ng_merges_total")' "$T/before.json"
 m_before=$(series "$T/before.json" "ksmtuned_ng_merges_total{cgroup=\"/$CGN\"}")
 m_after=$(series "$T/after.json" "ksmtuned_ng_merges_total{cgroup=\"/$CGN\"}")
 check "the cgroup's merges_total does not drop when a filler exits ($m_before -> $m_after)" \
     python3 -c "import sys; sys.exit(not (float('$m_after') >= float('$m_before') > 0))"
 check "the source is named in the file" \
-    jq -e 'has("ksmtuned_ng_statistics_source_info{source=\"ksm_stat polling\",exact=\"false\"}")' "$T/after.json" >/dev/null
+    jqt -e 'has("ksmtuned_ng_statistics_source_info{source=\"ksm_stat polling\",exact=\"false\"}")' "$T/after.json"
 if command -v promtool >/dev/null; then
     check "promtool check metrics accepts the file" sh -c "promtool check metrics <'$T/after-exit.prom'"
 fi
@@ -162,9 +163,9 @@ check "no temporary file is left in the directory" test -z "$(ls -A "$T/prom")"
 
 # ---- status and reload
 check "GetStatus names the statistics source and the file" \
-    jq -e --arg f "$PROM" '.daemon.metrics.source == "ksm_stat polling" and .daemon.metrics.exact == false
+    jqt -e --arg f "$PROM" '.daemon.metrics.source == "ksm_stat polling" and .daemon.metrics.exact == false
                            and .daemon.metrics.file == $f and .daemon.metrics.file_written == true
-                           and .daemon.metrics.writes > 10' "$T/status.json" >/dev/null
+                           and .daemon.metrics.writes > 10' "$T/status.json"
 check "a reload with a relative metrics_file is refused ($(head -1 "$T/reload.out"))" grep -q 'metrics_file: expected an absolute path' "$T/reload.out"
-check "… and logged as configuration rejected" jq -se 'any(.[]; .MESSAGE | test("metrics_file: expected an absolute path"))' "$T/rejected.json" >/dev/null
+check "… and logged as configuration rejected" jqt -se 'any(.[]; .MESSAGE | test("metrics_file: expected an absolute path"))' "$T/rejected.json"
 check "… and the file keeps being written" test -e "$T/after-reload"
