@@ -72,14 +72,20 @@ for d in lib bin sbin; do
 done
 unitdir=$(find "$S" -name ksmtuned-ng.service -path '*/systemd/system/*' | head -1)
 [ -n "$unitdir" ] || fail "meson install put no ksmtuned-ng.service in the stage"
+# The build's own paths (prefix /usr, or meson's default /usr/local), as seen in the container.
+DAEMON_C=$(find "$S/usr" -type f -path '*/sbin/ksmtuned-ng' | head -1); DAEMON_C=${DAEMON_C#"$S"}
+KSMCTL_C=$(find "$S/usr" -type f -path '*/bin/ksmctl' | head -1); KSMCTL_C=${KSMCTL_C#"$S"}
+CONFIG_C=$(sed -n 's/^ExecStart=.* --config=\([^ ]*\).*/\1/p' "$unitdir")
+log "installed: $DAEMON_C $KSMCTL_C $CONFIG_C ${unitdir#"$S"}"
 check "meson install: daemon, ksmctl, both units, config, vendor policy, man pages" \
-    sh -c "[ -x '$S/usr/sbin/ksmtuned-ng' ] && [ -x '$S/usr/bin/ksmctl' ] && [ -f '$(dirname "$unitdir")/ksmtuned-ng.socket' ] &&
-           [ -f '$S/etc/ksmtuned-ng/ksmtuned-ng.json' ] && [ -f '$S/usr/lib/ksmtuned-ng/policy.d/50-default.json' ] &&
-           { ! command -v scdoc >/dev/null || [ -f '$S/usr/share/man/man8/ksmtuned-ng.8' ]; }"
+    sh -c "[ -n '$DAEMON_C' ] && [ -n '$KSMCTL_C' ] && [ -f '$(dirname "$unitdir")/ksmtuned-ng.socket' ] &&
+           grep -q '^ExecStart=$DAEMON_C ' '$unitdir' && [ -f '$S$CONFIG_C' ] &&
+           [ -n \"\$(find '$S/usr' -path '*/lib/ksmtuned-ng/policy.d/50-default.json')\" ] &&
+           { ! command -v scdoc >/dev/null || [ -n \"\$(find '$S/usr' -path '*/man8/ksmtuned-ng.8')\" ]; }"
 check "the socket unit listens on the daemon's default control socket" \
     grep -qx "ListenStream=$("$KSMCTL" --help | sed -n 's/.*--socket=PATH.*(default \(.*\))/\1/p')" "$(dirname "$unitdir")/ksmtuned-ng.socket"
 
-mkdir -p "$S/usr/libexec/ksmt-test" "$S/etc/ksmtuned-ng/policy.d" "$S/etc/systemd/system"
+mkdir -p "$S/usr/libexec/ksmt-test" "$S/etc/systemd/system"
 cp "$KSM_FILLER" "$S/usr/libexec/ksmt-test/ksm-filler"
 
 # Static tuner: fixed knob values, a pages_to_scan different from now, so that the hardened
@@ -87,7 +93,7 @@ cp "$KSM_FILLER" "$S/usr/libexec/ksmt-test/ksm-filler"
 ksm_save_knobs
 old_pts=$(cat "$KSM_DIR/pages_to_scan")
 new_pts=$((old_pts == 123 ? 124 : 123))
-cat >"$S/etc/ksmtuned-ng/ksmtuned-ng.json" <<EOF
+cat >"$S$CONFIG_C" <<EOF
 { "sample_interval": "1s", "rescan_interval": "1s", "log_level": "info",
   "tuner": { "mode": "static", "static_run": 1, "static_pages_to_scan": $new_pts, "static_sleep": "200ms" } }
 EOF
@@ -136,14 +142,14 @@ ct systemctl start ksmtuned-ng.socket || fail "cannot start ksmtuned-ng.socket"
 check "socket active, service not started yet" \
     sh -c "[ \"\$('$CT' exec $CTNAME systemctl is-active ksmtuned-ng.socket)\" = active ] && ! '$CT' exec $CTNAME systemctl -q is-active $UNIT"
 check "the socket is mode 0666 (unprivileged ksmctl)" test "$(ct stat -c %a /run/ksmtuned-ng/io.ksmtuned.Manager)" = 666
-ct ksmctl status --sample-time=0 >"$T/status.txt" 2>&1
+ct "$KSMCTL_C" status --sample-time=0 >"$T/status.txt" 2>&1
 check "ksmctl status through the socket unit answers with the daemon's view" grep -q '^Daemon' "$T/status.txt"
 check "... and started the service" test "$(show ActiveState)" = active
-check "unprivileged ksmctl ps works through the socket" ct setpriv --reuid=nobody --regid=nogroup --clear-groups ksmctl ps
+check "unprivileged ksmctl ps works through the socket" ct setpriv --reuid=nobody --regid=nogroup --clear-groups "$KSMCTL_C" ps
 ct systemctl stop $UNIT
 check "service stopped, the socket stays (file and unit)" \
     sh -c "'$CT' exec $CTNAME test -S /run/ksmtuned-ng/io.ksmtuned.Manager && [ \"\$('$CT' exec $CTNAME systemctl is-active ksmtuned-ng.socket)\" = active ]"
-check "the next ksmctl starts it again" sh -c "'$CT' exec $CTNAME ksmctl status --sample-time=0 | grep -q '^Daemon' &&
+check "the next ksmctl starts it again" sh -c "'$CT' exec $CTNAME $KSMCTL_C status --sample-time=0 | grep -q '^Daemon' &&
     [ \"\$('$CT' exec $CTNAME systemctl show -p ActiveState --value $UNIT)\" = active ]"
 
 # Without the socket unit: the daemon binds the socket itself.
@@ -153,7 +159,7 @@ check "systemctl enable also enables the socket (Also=)" test "$(ct systemctl is
 ct systemctl disable ksmtuned-ng.socket >/dev/null 2>&1
 ct systemctl start $UNIT || fail "systemctl start failed"
 check "started without the socket unit: active" test "$(show ActiveState)" = active
-check "... and ksmctl status reaches it on the socket it bound" sh -c "'$CT' exec $CTNAME ksmctl status --sample-time=0 | grep -q '^Daemon'"
+check "... and ksmctl status reaches it on the socket it bound" sh -c "'$CT' exec $CTNAME $KSMCTL_C status --sample-time=0 | grep -q '^Daemon'"
 pid1=$(show MainPID)
 
 # Type=notify: systemd logs "Started" only after READY=1, which follows the daemon's started record.
@@ -184,12 +190,12 @@ check "the target runs as nobody, without KSM" \
 reloads0=$(ct journalctl -b -o json --no-pager -u $UNIT MESSAGE_ID=$(msgid CONFIG_LOADED) | wc -l)
 # allow_seccomp: nspawn runs every process of the container under its own seccomp filter.
 printf '{"cgroups": ["/system.slice/ksmt-target.service"], "action": "merge", "allow_seccomp": true}\n' |
-    ct sh -c 'cat > /etc/ksmtuned-ng/policy.d/50-target.json'
+    ct sh -c 'mkdir -p /run/ksmtuned-ng/policy.d && cat > /run/ksmtuned-ng/policy.d/50-target.json'
 ct systemctl reload $UNIT || fail "systemctl reload failed"
 check "reload: the daemon logged a configuration reload" \
     wait_for 10 sh -c "[ \$('$CT' exec $CTNAME journalctl -b -o json --no-pager -u $UNIT MESSAGE_ID=$(msgid CONFIG_LOADED) | wc -l) -gt $reloads0 ]"
 check "reload: the new policy is in force (ksmctl status --json)" \
-    wait_for 10 sh -c "'$CT' exec $CTNAME ksmctl status --json --sample-time=0 | jq -c '.daemon.policies[] | select(.name == \"50-target\")' | grep -q ."
+    wait_for 10 sh -c "'$CT' exec $CTNAME $KSMCTL_C status --json --sample-time=0 | jq -c '.daemon.policies[] | select(.name == \"50-target\")' | grep -q ."
 check "the same MainPID after the reload" test "$(show MainPID)" = "$pid1"
 check "the daemon injected into the other unit's process (ksm_merge_any: yes)" \
     wait_for 20 ct grep -q 'ksm_merge_any: yes' /proc/"$tpid"/ksm_stat
@@ -201,12 +207,12 @@ ct journalctl -b -o json --no-pager -u $UNIT >"$T/journal.json"
 check "journal: status records with MESSAGE_ID and KSMT_ fields under _SYSTEMD_UNIT=$UNIT" \
     sh -c "jq -c 'select(.MESSAGE_ID == \"$(msgid STATUS)\" and ._SYSTEMD_UNIT == \"$UNIT\" and .KSMT_SAVED_BYTES != null and .KSMT_PAGES_SHARING != null)' '$T/journal.json' | grep -q ."
 check "journal: the started record carries KSMT_CONFIG" \
-    sh -c "jq -c 'select(.MESSAGE_ID == \"$(msgid STARTED)\" and .KSMT_CONFIG == \"/etc/ksmtuned-ng/ksmtuned-ng.json\")' '$T/journal.json' | grep -q ."
+    sh -c "jq -c 'select(.MESSAGE_ID == \"$(msgid STARTED)\" and .KSMT_CONFIG == \"$CONFIG_C\")' '$T/journal.json' | grep -q ."
 check "journal: no seccomp or permission failures of the daemon" \
     sh -c "! jq -r .MESSAGE '$T/journal.json' | grep -Ei 'Operation not permitted|Permission denied|Bad system call|SIGSYS'"
 
 # BPF statistics, once the daemon has them (another change): programs loaded under the hardening.
-src=$(ct ksmctl status --json --sample-time=0 | jq -r '[.. | objects | select(has("source") and has("exact")) | .source][0] // empty')
+src=$(ct "$KSMCTL_C" status --json --sample-time=0 | jq -r '[.. | objects | select(has("source") and has("exact")) | .source][0] // empty')
 if [[ "$src" == *bpf* ]]; then
     check "the daemon reports statistics source '$src' and holds BPF programs" \
         sh -c "'$CT' exec $CTNAME ls -l /proc/$(show MainPID)/fd | grep -q 'bpf-prog'"
@@ -223,8 +229,8 @@ check "restart: active with a new MainPID" sh -c "[ \"\$('$CT' exec $CTNAME syst
 # Watchdog: the debug switch hangs the loop; systemd kills (SIGABRT) and restarts the daemon.  The
 # hanging instances run with the tuner off: a killed daemon cannot restore the knobs at exit.
 ct mkdir -p /run/systemd/system/$UNIT.d
-printf '{ "tuner": { "mode": "off" } }\n' | ct sh -c 'cat > /etc/ksmtuned-ng/tuner-off.json'
-printf '[Service]\nEnvironment=KSMTUNED_NG_DEBUG_HANG_AFTER=1s\nWatchdogSec=2s\nLimitCORE=0\nExecStart=\nExecStart=/usr/sbin/ksmtuned-ng --config=/etc/ksmtuned-ng/tuner-off.json\n' |
+printf '{ "tuner": { "mode": "off" } }\n' | ct sh -c 'mkdir -p /etc/ksmtuned-ng && cat > /etc/ksmtuned-ng/tuner-off.json'
+printf '[Service]\nEnvironment=KSMTUNED_NG_DEBUG_HANG_AFTER=1s\nWatchdogSec=2s\nLimitCORE=0\nExecStart=\nExecStart=%s --config=/etc/ksmtuned-ng/tuner-off.json\n' "$DAEMON_C" |
     ct sh -c "cat > /run/systemd/system/$UNIT.d/50-hang.conf"
 ct systemctl daemon-reload
 ct systemctl restart $UNIT
@@ -243,16 +249,16 @@ check "after removing the switch: active again" test "$(show ActiveState)" = act
 ct systemctl start ksmt-plain.service
 ppid_=$(show MainPID ksmt-plain.service)
 check "ksmt-plain runs without KSM" test "$(merge_any "$ppid_")" = no
-ct ksmctl enable-unit ksmt-plain.service >"$T/enable.txt" 2>&1
+ct "$KSMCTL_C" enable-unit ksmt-plain.service >"$T/enable.txt" 2>&1
 check "enable-unit succeeds and says the change applies at the next start" \
     sh -c "grep -q 'ExecStart= under ksmctl exec, systemd < 254' '$T/enable.txt' && grep -q 'next started' '$T/enable.txt' && ! grep -q warning '$T/enable.txt'"
 check "systemd runs it under ksmctl exec, quoting intact" \
-    sh -c "'$CT' exec $CTNAME systemctl show -p ExecStart --value ksmt-plain.service | grep -q 'argv\[\]=/usr/bin/ksmctl exec -- /bin/sh -c exec sleep 600 '"
+    sh -c "'$CT' exec $CTNAME systemctl show -p ExecStart --value ksmt-plain.service | grep -qF 'argv[]=$KSMCTL_C exec -- /bin/sh -c exec sleep 600 '"
 ct systemctl restart ksmt-plain.service
 ppid_=$(show MainPID ksmt-plain.service)
 check "after a restart the same kind of process has ksm_merge_any: yes from its start" \
     sh -c "[ '$(merge_any "$ppid_")' = yes ] && [ \"\$('$CT' exec $CTNAME cat /proc/$ppid_/comm)\" = sleep ]"
-ct ksmctl disable-unit ksmt-plain.service >/dev/null
+ct "$KSMCTL_C" disable-unit ksmt-plain.service >/dev/null
 ct systemctl restart ksmt-plain.service
 ppid_=$(show MainPID ksmt-plain.service)
 check "disable-unit: back to the plain command at the next start" test "$(merge_any "$ppid_")" = no
