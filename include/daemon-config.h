@@ -35,6 +35,12 @@ typedef enum DaemonMergeBackend {
         DAEMON_BACKEND_NONE,            /* "none": never touch running processes (observe only) */
 } DaemonMergeBackend;
 
+typedef enum DaemonStatistics {
+        DAEMON_STATISTICS_AUTO,         /* "auto": eBPF when it loads, else polling ksm_stat */
+        DAEMON_STATISTICS_BPF,          /* "bpf": eBPF or refuse to start */
+        DAEMON_STATISTICS_KSM_STAT,     /* "ksm_stat": never load eBPF; poll ksm_stat, rescan to discover */
+} DaemonStatistics;
+
 typedef enum DaemonAtExit {
         DAEMON_AT_EXIT_RESTORE,         /* "restore": put back the knob values found at start */
         DAEMON_AT_EXIT_KEEP,            /* "keep": leave ksmd running with the last values */
@@ -54,6 +60,7 @@ typedef struct DaemonConfig {
         char *ksmtuned_conf;            /* "tuner.ksmtuned_conf": read KSM_* from this file, or NULL */
         TunerConfig tuner;              /* "tuner": mode and its parameters */
         char *metrics_file;             /* "metrics_file": Prometheus text file, or NULL for none */
+        int statistics;                 /* "statistics": DaemonStatistics (read at start-up only) */
 } DaemonConfig;
 
 void daemon_config_init(DaemonConfig *c);

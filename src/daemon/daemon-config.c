@@ -26,6 +26,7 @@ static const char *const log_level_choices[] = {
 static const char *const backend_choices[] = { "auto", "inject", "madvise", "none", NULL };
 static const char *const tuner_mode_choices[] = { "adaptive", "ksmtuned", "advisor", "static", "off", NULL };
 static const char *const at_exit_choices[] = { "restore", "keep", "stop", NULL };
+static const char *const statistics_choices[] = { "auto", "bpf", "ksm_stat", NULL };
 
 /* "50" or 12.5 (percent) -> permyriad. */
 static int dispatch_percent_pmy(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
@@ -171,6 +172,7 @@ static const JsonField config_table[] = {
         { "merge_attempts", json_dispatch_uint64, offsetof(DaemonConfig, merge_attempts), 0, .min = 1, .max = 100 },
         { "tuner", dispatch_tuner, 0, 0 },
         { "metrics_file", dispatch_optional_path, offsetof(DaemonConfig, metrics_file), 0 },
+        { "statistics", json_dispatch_enum, offsetof(DaemonConfig, statistics), 0, .choices = statistics_choices },
         {}
 };
 

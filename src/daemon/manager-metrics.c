@@ -36,8 +36,8 @@ int manager_metrics_startup(Manager *m) {
         ManagerMetrics *mm;
         int r;
 
-        /* The only source for now; an eBPF one will be chosen here when it loads. */
-        r = metrics_source_ksm_stat_new(&src);
+        /* eBPF when it loaded (manager_bpf_startup() ran before), else ksm_stat polling. */
+        r = manager_bpf_metrics_source(m, &src);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the statistics source: %m");
         mm = new0(ManagerMetrics, 1);

@@ -452,6 +452,18 @@ static void consider(Manager *m, pid_t pid, const char *cgroup) {
         evaluate(m, t);
 }
 
+void manager_procs_exec(Manager *m, pid_t pid) {
+        _cleanup_free_ char *cgroup = NULL;
+
+        /* The eBPF filter passes execs in watched cgroups and below; the policies decide. */
+        if (!m->policies || cgroup_pid_get_path_at(m->proc_fd, pid, &cgroup) < 0)
+                return;         /* gone already */
+        if (!policy_set_matches_cgroup(m->policies, cgroup))
+                return;
+        m->n_exec_considered++;
+        consider(m, pid, cgroup);
+}
+
 /* ---- the walk -------------------------------------------------------------------------- */
 
 static void scan_cgroup(Manager *m, int fd, const char *path) {
@@ -489,6 +501,7 @@ static void walk(Manager *m, int fd, char *path, size_t len, unsigned depth) {
                         snprintf(p, sizeof(p), "/proc/self/fd/%d/cgroup.events", fd);
                         (void) inotify_add_watch(m->inotify_fd, p, IN_MODIFY);
                 }
+                manager_bpf_watch_cgroup(m, fd, path);
                 scan_cgroup(m, fd, path);
         }
         if (depth >= CGROUP_DEPTH_MAX)
@@ -797,6 +810,7 @@ json_t *manager_status_json(Manager *m) {
                                             json_pack("{s:b, s:s}", "available", p->available[k], "note", p->why[k]));
         }
         json_object_set_new(o, "metrics", manager_metrics_json(m));
+        json_object_set_new(o, "statistics", manager_bpf_json(m));
         return o;
 }
 
@@ -826,6 +840,7 @@ json_t *manager_processes_json(Manager *m, uid_t uid) {
                         json_t *o = json_array_get(a, json_array_size(a) - 1);
 
                         json_object_set_new(o, "wasted", json_boolean(t->wasted));
+                        manager_bpf_process_json(m, t->ref.pid, o);
                         json_object_set_new(o, "yield_percent", t->judged_full_scans != t->enabled_full_scans ?
                                             json_real((double) t->yield_pmy / 100.0) : json_null());
                 }

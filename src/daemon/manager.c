@@ -63,6 +63,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         control_free(m->control);
         manager_metrics_done(m);
+        manager_bpf_done(m);
         manager_tuner_done(m);
         manager_procs_done(m);
         sd_event_source_disable_unref(m->sample_timer);
@@ -342,6 +343,9 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to configure sampling timer: %m");
 
+        r = manager_bpf_startup(m);
+        if (r < 0)
+                return r;
         r = manager_procs_startup(m);
         if (r < 0)
                 return r;

@@ -114,6 +114,15 @@ struct Manager {
 
         Control *control;
 
+        /* eBPF statistics and exec events (manager-bpf.c); NULL: polling ksm_stat */
+        struct KsmBpf *bpf;
+        char *bpf_why;                  /* why not (or NULL when loaded) */
+        sd_event_source *bpf_exec_source;
+        uint64_t n_exec_events;         /* exec events received */
+        uint64_t n_exec_considered;     /* ... of a process in a cgroup a policy selects */
+        bool bpf_watch_full;            /* the watched-cgroup set is full: logged once */
+        bool bpf_watching;              /* a cgroup is in the filter (until then, events are ignored) */
+
         /* the tuner (manager-tuner.c) */
         sd_event_source *tuner_timer;
         TunerState tuner_state;
@@ -156,6 +165,22 @@ void manager_count_states(Manager *m, uint64_t counts[_TRACK_STATE_MAX]);
 json_t *manager_status_json(Manager *m);
 /* @uid: only processes of this uid, or (uid_t) -1 for all. */
 json_t *manager_processes_json(Manager *m, uid_t uid);
+
+/* manager-bpf.c */
+/* Loads the eBPF statistics (statistics "auto"/"bpf"); a failure with "auto" is logged and the
+ * daemon polls ksm_stat; with "bpf" it is fatal.  Call before manager_procs_startup(). */
+int manager_bpf_startup(Manager *m);
+void manager_bpf_done(Manager *m);
+/* The walk found a cgroup a policy selects (open directory @fd): exec events there are wanted. */
+void manager_bpf_watch_cgroup(Manager *m, int fd, const char *path);
+/* The metrics' statistics source: eBPF when loaded, else ksm_stat polling. */
+struct MetricsSource;
+int manager_bpf_metrics_source(Manager *m, struct MetricsSource **ret);
+/* Adds "merges", "unmerges" (cumulative pages since the programs attached) to @o if eBPF saw @pid. */
+void manager_bpf_process_json(Manager *m, pid_t pid, json_t *o);
+json_t *manager_bpf_json(Manager *m);
+/* manager-procs.c: an exec event for @pid (reads its cgroup; tracks it if a policy selects it). */
+void manager_procs_exec(Manager *m, pid_t pid);
 
 /* manager-tuner.c */
 int manager_tuner_startup(Manager *m);

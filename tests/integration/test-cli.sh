@@ -81,7 +81,7 @@ expect 1 "$T/notjson.json:3:[0-9]+: " "$KSMTUNED_NG" --log-target=stderr --confi
 printf '{"sample_interval": "10s", "sample_interval": "20s"}' >"$T/dup.json"
 expect 1 "$T/dup.json:1:[0-9]+: duplicate object key" "$KSMTUNED_NG" --log-target=stderr --config "$T/dup.json"
 printf '{"sample_intervall": "10s"}' >"$T/unknown.json"
-expect 1 "$T/unknown.json: sample_intervall: unknown key \\(known keys: sample_interval, log_level, rescan_interval, merge_backend, control_socket, max_tracked, merge_attempts, tuner, metrics_file\\)" "$KSMTUNED_NG" --log-target=stderr --config "$T/unknown.json"
+expect 1 "$T/unknown.json: sample_intervall: unknown key \\(known keys: sample_interval, log_level, rescan_interval, merge_backend, control_socket, max_tracked, merge_attempts, tuner, metrics_file, statistics\\)" "$KSMTUNED_NG" --log-target=stderr --config "$T/unknown.json"
 printf '{"sample_interval": 10}' >"$T/type.json"
 expect 1 "$T/type.json: sample_interval: expected a duration string" "$KSMTUNED_NG" --log-target=stderr --config "$T/type.json"
 printf '{"sample_interval": "1ms"}' >"$T/range.json"

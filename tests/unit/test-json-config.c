@@ -151,7 +151,7 @@ static void test_daemon_config_parse_not_object(void **state) {
 static void test_daemon_config_parse_unknown_key(void **state) {
         JsonError e = parse_fail("{\"sample_interval\": \"10s\", \"sample_intervall\": \"10s\"}");
 
-        assert_semantic(&e, "sample_intervall", "unknown key (known keys: sample_interval, log_level, rescan_interval, merge_backend, control_socket, max_tracked, merge_attempts, tuner, metrics_file)");
+        assert_semantic(&e, "sample_intervall", "unknown key (known keys: sample_interval, log_level, rescan_interval, merge_backend, control_socket, max_tracked, merge_attempts, tuner, metrics_file, statistics)");
 }
 
 static void test_daemon_config_parse_wrong_type(void **state) {
@@ -294,7 +294,7 @@ static void test_daemon_config_load_invalid(void **state) {
         assert_string_equal(e.message, "duplicate object key near '\"log_level\"'");
 
         e = load_fail("config/invalid/unknown-key.json", -EINVAL);
-        assert_semantic(&e, "sample_intervall", "unknown key (known keys: sample_interval, log_level, rescan_interval, merge_backend, control_socket, max_tracked, merge_attempts, tuner, metrics_file)");
+        assert_semantic(&e, "sample_intervall", "unknown key (known keys: sample_interval, log_level, rescan_interval, merge_backend, control_socket, max_tracked, merge_attempts, tuner, metrics_file, statistics)");
 
         e = load_fail("config/invalid/out-of-range.json", -EINVAL);
         assert_semantic(&e, "sample_interval", "duration \"2h\" out of range, expected 100ms to 60min");
