@@ -56,6 +56,9 @@ struct {
 
 /* Set before load. */
 const volatile __u32 max_cgroup_depth = 32;     /* ancestors checked for a watched cgroup */
+/* Minimum time between two end-of-scan resyncs: a walk of the process map visits every bucket
+ * (max_entries of them, about 250 us for 16384), and small workloads end many scans a second. */
+const volatile __u64 sync_interval_ns = 500000000ULL;
 
 /* Written by user space at run time (mmapped .bss). */
 __u32 watch_enabled;            /* 0: emit every exec; else only in watched cgroups (and below) */
@@ -68,6 +71,7 @@ struct ksm_stats_advisor advisor;
 
 /* ksmd-private state: merges, scans and the advisor all run in the ksmd thread only. */
 static __u64 scan_start_ns;
+static __u64 last_sync_ns;
 static __s64 scan_start_seq = -1;
 /* The first half of a two-page merge.  Separate scalars: clang 14 splits a static struct into
  * pieces whose BTF the kernel rejects ("Invalid size" in .bss). */
@@ -78,15 +82,25 @@ static __u64 pending_pages_before;
 extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
 extern void bpf_task_release(struct task_struct *p) __ksym __weak;
 
+/* ksmd merges page after page of one mm: remember the last mm's owner instead of reading
+ * mm->owner->tgid (two probe reads) for every merge.  Merges run in ksmd only, so no race. */
+static struct mm_struct *last_mm;
+static __u32 last_tgid;
+
 static __always_inline __u32 mm_tgid(struct mm_struct *mm) {
         struct task_struct *owner;
+        __u32 tgid = 0;
 
         if (!mm)
                 return 0;
+        if (mm == last_mm)
+                return last_tgid;
         owner = BPF_CORE_READ(mm, owner);
-        if (!owner)
-                return 0;
-        return BPF_CORE_READ(owner, tgid);
+        if (owner)
+                tgid = BPF_CORE_READ(owner, tgid);
+        last_mm = mm;
+        last_tgid = tgid;
+        return tgid;
 }
 
 static __always_inline __u64 mm_merging_pages(struct mm_struct *mm) {
@@ -176,8 +190,10 @@ int BPF_PROG(ksm_merge_one_page, unsigned long pfn, void *rmap_item, void *mm_ar
 
 SEC("tp_btf/ksm_remove_rmap_item")
 int BPF_PROG(ksm_remove_rmap_item, unsigned long pfn, void *rmap_item, void *mm_arg) {
+        struct mm_struct *mm = mm_arg;
+        struct task_struct *owner = BPF_CORE_READ(mm, owner);
         struct ksm_stats_proc *p;
-        __u32 tgid = mm_tgid(mm_arg);
+        __u32 tgid = owner ? BPF_CORE_READ(owner, tgid) : 0;
 
         if (tgid == 0) {
                 __sync_fetch_and_add(&counters.unattributed, 1);
@@ -189,8 +205,18 @@ int BPF_PROG(ksm_remove_rmap_item, unsigned long pfn, void *rmap_item, void *mm_
         return 0;
 }
 
+/* An exiting mm may be freed and its address reused by a new mm: forget the cached owner.  (Also
+ * at every scan start, in case this races with ksmd filling the cache.) */
+SEC("tp_btf/ksm_exit")
+int BPF_PROG(ksm_exit, void *mm) {
+        if (mm == last_mm)
+                last_mm = NULL;
+        return 0;
+}
+
 SEC("tp_btf/ksm_start_scan")
 int BPF_PROG(ksm_start_scan, int seq, u32 rmap_entries) {
+        last_mm = NULL;
         scan_start_ns = bpf_ktime_get_ns();
         scan_start_seq = seq;
         return 0;
@@ -242,6 +268,9 @@ SEC("tp_btf/ksm_stop_scan")
 int BPF_PROG(ksm_sync, int seq, u32 rmap_entries) {
         __u64 now = bpf_ktime_get_ns();
 
+        if (last_sync_ns != 0 && now - last_sync_ns < sync_interval_ns)
+                return 0;
+        last_sync_ns = now;
         bpf_for_each_map_elem(&procs, sync_one, &now, 0);
         counters.syncs++;
         return 0;

@@ -11,8 +11,8 @@
  * afterwards: the maps stay readable through the fds the object holds.
  *
  * Accuracy: merged_pages follows mm->ksm_merging_pages (what ksm_stat shows) exactly at every
- * merge and at the end of every full scan; between scans, unmerges without a tracepoint show up
- * late (see the top of bpf/ksm-stats.bpf.c).  Does not log above debug: libbpf's messages go to
+ * merge and at the end of a full scan (at most one resync per sync_interval_usec); in between,
+ * unmerges without a tracepoint show up late (see the top of bpf/ksm-stats.bpf.c).  Does not log above debug: libbpf's messages go to
  * log_debug().
  */
 #pragma once
@@ -39,6 +39,7 @@ typedef struct KsmBpfOptions {
         uint32_t ringbuf_bytes;         /* exec ring buffer, a power of two >= page size; 0: default */
         bool exec_events;               /* attach sched_process_exec and fill the ring buffer */
         bool no_sync;                   /* leave out the end-of-scan resync (for benchmarks) */
+        usec_t sync_interval_usec;      /* at most one resync per interval; 0: 500 ms */
 } KsmBpfOptions;
 
 typedef struct KsmBpfProcess {

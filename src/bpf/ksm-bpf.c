@@ -91,6 +91,7 @@ static const char *const required_tracepoints[] = {
         "ksm_merge_with_ksm_page",
         "ksm_start_scan",
         "ksm_stop_scan",
+        "ksm_exit",
 };
 
 static int probe(KsmBpfProbe *p, struct btf **ret_btf) {
@@ -217,6 +218,8 @@ int ksm_bpf_open(const KsmBpfOptions *opts, KsmBpf **ret, char *why, size_t whyl
                  &features, KSM_BPF_FEATURE_EXEC);
         btf__free(btf);
 
+        if (opts->sync_interval_usec > 0)
+                b->skel->rodata->sync_interval_ns = opts->sync_interval_usec * NSEC_PER_USEC;
         (void) bpf_map__set_max_entries(b->skel->maps.procs, opts->max_processes ?: KSM_BPF_MAX_PROCESSES_DEFAULT);
         (void) bpf_map__set_max_entries(b->skel->maps.watched_cgroups, opts->max_cgroups ?: KSM_BPF_MAX_CGROUPS_DEFAULT);
         (void) bpf_map__set_max_entries(b->skel->maps.exec_events,

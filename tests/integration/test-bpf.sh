@@ -64,6 +64,8 @@ wait_scans() {   # wait_scans N: until N more full scans have ended
     _scan_target=$(($(full_scans) + $1))
     wait_for 60 _scans_reached
 }
+# wait_sync: until an end-of-scan resync has surely run (they are at least 500 ms apart).
+wait_sync() { sleep 0.6; wait_scans 2; }
 _scans_reached() { [ "$(full_scans)" -ge "$_scan_target" ]; }
 # within2 A B: |A - B| <= 2 % of max(A, B) (both 0 is fine)
 within2() { awk -v a="$1" -v b="$2" 'BEGIN { m = a > b ? a : b; d = a - b; if (d < 0) d = -d; exit !(d <= 0.02 * m) }'; }
@@ -91,7 +93,7 @@ converged() {
 wait_for 90 converged ||
     fail "ksmd did not merge both fillers in 90 s: ksm_merging_pages $(merging "$a") and $(merging "$b"), full_scans $(full_scans), run $(cat $KSM_DIR/run)"
 pass "ksmd merged both fillers (ksm_stat stable over two full scans)"
-wait_scans 1
+wait_sync
 
 snap=$(cmd dump)
 for p in "$a" "$b"; do
@@ -131,7 +133,7 @@ unm_merged() { [ "$(merging "$u")" -gt 4000 ]; }
 check "the unmerger's pages merged" wait_for 60 unm_merged
 stable_u() { local m; m=$(merging "$u"); wait_scans 2 && [ "$m" = "$(merging "$u")" ]; }
 wait_for 60 stable_u
-wait_scans 1
+wait_sync
 snap=$(cmd dump)
 before_merged=$(proc_field "$snap" "$u" merged_pages)
 before_removals=$(proc_field "$snap" "$u" removals)
@@ -140,7 +142,7 @@ echo unmerge >&"$(proc_fd unm)"
 wait_for 10 grep -q '^unmerged 0' "$T/unm.out" || fail "prctl(PR_SET_MEMORY_MERGE, 0) failed: $(cat "$T/unm.out")"
 unm_zero() { [ "$(merging "$u")" -eq 0 ]; }
 check "ksm_stat of the unmerger drops to 0" wait_for 60 unm_zero
-wait_scans 2
+wait_sync
 snap=$(cmd dump)
 after_merged=$(proc_field "$snap" "$u" merged_pages)
 after_removals=$(proc_field "$snap" "$u" removals)
@@ -152,7 +154,7 @@ check "unmerge: every page it had merged counted as a removal" \
 # Exit: the entry is flagged once the process is gone, and forgotten on request.
 kill -TERM "$b"
 wait "$b" 2>/dev/null
-wait_scans 2
+wait_sync
 snap=$(cmd dump)
 check "exit: the entry of the exited process is flagged exited" test "$(proc_field "$snap" "$b" exited)" = true
 check "exit: the running one is not" test "$(proc_field "$snap" "$a" exited)" = false
