@@ -2,8 +2,9 @@
 // Schema check of the manifests against the Kubernetes OpenAPI schemas shipped in the npm package
 // kubernetes-models (offline once installed):
 //   npm install --prefix /tmp/k8s kubernetes-models@5.1.0 yaml@2
-//   NODE_PATH=/tmp/k8s/node_modules node --experimental-default-type=module validate-schema.mjs *.yaml
-// (or copy it next to that node_modules).  Exit status 1 if a document is invalid.
+//   cp validate-schema.mjs /tmp/k8s/ && node /tmp/k8s/validate-schema.mjs deploy/kubernetes/*.yaml
+// (ES modules resolve packages next to the script, not through NODE_PATH).  Exit status 1 if a
+// document is invalid.
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { DaemonSet } from "kubernetes-models/apps/v1";
