@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Metrics on the real kernel: three ksm-fillers with identical pages in a test cgroup that a merge
+# Metrics on the real kernel, with the polling statistics source ("statistics": "ksm_stat"; the
+# eBPF source is checked by test-daemon-bpf.sh): three ksm-fillers with identical pages in a test cgroup that a merge
 # policy selects, the daemon (tuner off; this test sets pages_to_scan/sleep/run itself and restores
 # them) sampling every 100 ms under a private journald.  Checks: the host and per-cgroup records
 # reach the journal with the documented fields and plausible values (saved bytes > 0 once merged,
@@ -45,7 +46,7 @@ printf '{ "cgroups": ["/%s"] }\n' "$CGN" >"$T/p/50-metrics.json"
 PROM="$T/prom/ksmtuned-ng.prom"
 cat >"$T/c.json" <<JSON
 { "sample_interval": "100ms", "rescan_interval": "300ms", "control_socket": "$T/s",
-  "metrics_file": "$PROM", "tuner": { "mode": "off" } }
+  "metrics_file": "$PROM", "statistics": "ksm_stat", "tuner": { "mode": "off" } }
 JSON
 for i in 1 2 3; do
     start_filler "f$i" --none --distinct=4 16
@@ -75,7 +76,7 @@ wait \$reader; echo "reader exit \$?" >>"$T/reader.out"
 "$KSMCTL" --socket "$T/s" status --json >"$T/status.json" 2>"$T/status.err"
 # Reload with a bad metrics_file: refused, the old one stays in force.
 cp "$T/c.json" "$T/c.good"
-printf '{ "metrics_file": "relative.prom", "control_socket": "$T/s", "tuner": { "mode": "off" } }\n' >"$T/c.json"
+printf '{ "metrics_file": "relative.prom", "control_socket": "$T/s", "statistics": "ksm_stat", "tuner": { "mode": "off" } }\n' >"$T/c.json"
 "$KSMCTL" --socket "$T/s" reload >"$T/reload.out" 2>&1; echo "reload exit \$?" >>"$T/reload.out"
 cp "$T/c.good" "$T/c.json"
 before=\$(stat -c %i "$PROM" 2>/dev/null)
