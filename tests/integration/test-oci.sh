@@ -218,6 +218,8 @@ if command -v podman >/dev/null; then
     prun >"$T/pp.out" 2>"$T/pp.err" || { cat "$T/pp.err" >&2; fail "podman run failed"; }
     check "podman: container without annotations: ksm_merge_any: no" grep -qx 'ksm_merge_any: no' "$T/pp.out"
 else
-    n_checks=$((n_checks + 1))
-    printf 'ok %d - podman through hooks.d # SKIP podman is not installed (optional: not in tools/dev)\n' "$n_checks"
+    # Not a skipped check: podman is optional and not installed by tools/dev (its units would start
+    # in the nspawn container of test-systemd.sh, and it leaves state in /etc and /run); the hooks.d
+    # file's selection is checked above through runc's own hooks.
+    log "podman is not installed: the hooks.d path through podman was not exercised"
 fi
