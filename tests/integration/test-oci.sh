@@ -219,7 +219,8 @@ if command -v podman >/dev/null; then
     check "podman: container without annotations: ksm_merge_any: no" grep -qx 'ksm_merge_any: no' "$T/pp.out"
 else
     # Not a skipped check: podman is optional and not installed by tools/dev (its units would start
-    # in the nspawn container of test-systemd.sh, and it leaves state in /etc and /run); the hooks.d
-    # file's selection is checked above through runc's own hooks.
+    # in the nspawn container of test-systemd.sh, and it leaves state in /etc and /run).  The hook
+    # itself is exercised above through runc's config.json hooks; the hooks.d file's "when"
+    # selection only by podman/CRI-O.
     log "podman is not installed: the hooks.d path through podman was not exercised"
 fi
