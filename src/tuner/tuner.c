@@ -355,7 +355,7 @@ static bool pressured(const TunerConfig *c, const TunerObservation *o, char *why
  * burst of new memory is merged as fast as the machine can).  Once the credit is spent, the pace
  * that holds ksmd at the budget: batches of ~50 ms of ksmd CPU at the measured scan rate, and a
  * sleep that makes scanning that share of the time (duty = budget), never faster than the sprint
- * pace.  Without a measured rate (no pages_scanned counter: Linux < 6.4), pages_to_scan is scaled
+ * pace.  Without a measured rate (no pages_scanned counter: Linux < 6.8), pages_to_scan is scaled
  * by budget / measured CPU instead.  Changes at most once per hold_off.
  */
 static void sprint_pace(const TunerConfig *c, const TunerObservation *o, TunerState *st, TunerDecision *d,

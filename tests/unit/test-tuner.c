@@ -1173,7 +1173,7 @@ static void test_adaptive_cpu_budget(void **state) {
         usec_t last_change;
         size_t k = 0;
 
-        /* No scan rate (a kernel without pages_scanned, before 6.4?) and no burst: ksmd at 80 % of
+        /* No scan rate (a kernel without pages_scanned, before 6.8) and no burst: ksmd at 80 % of
          * a CPU against a budget of 50 %: pages_to_scan scaled by 5000/8000 after each hold-off. */
         c.cpu_budget_burst_usec = 0;
         start_sprint(&c, &o, &st);
