@@ -18,6 +18,7 @@
 #include "log.h"
 #include "manager.h"
 #include "proc-stat.h"
+#include "proc-status.h"
 
 static int write_knob(Manager *m, KsmKnob k, int64_t v) {
         int r;
@@ -126,6 +127,32 @@ static void observe(Manager *m, TunerObservation *o) {
                         o->committed_kb += t->anon_bytes / 1024;
 }
 
+/* How long after the daemon made a process mergeable its anonymous memory is still followed. */
+#define GROWTH_WINDOW_USEC (60 * USEC_PER_SEC)
+
+/*
+ * New mergeable memory the enable event did not show: a process found at its exec (eBPF) or early
+ * in its start-up is made mergeable before it has filled its memory, so its RssAnon at that moment
+ * says little.  For a minute after, each step re-reads RssAnon of the processes the daemon made
+ * mergeable and counts the growth as new mergeable memory (a few reads of /proc/PID/status: only
+ * recently enabled processes are read).
+ */
+static void note_growth(Manager *m) {
+        uint64_t now = now_usec(CLOCK_REALTIME);
+        Tracked *t;
+
+        for (size_t i = 0; pidmap_next(&m->tracked, &i, NULL, (void **) &t); ) {
+                ProcStatus ps;
+
+                if (t->state != TRACK_ENABLED || !t->merged_by_us || t->enabled_realtime_usec + GROWTH_WINDOW_USEC < now)
+                        continue;
+                if (proc_status_read_at(m->proc_fd, t->ref.pid, 0, &ps) < 0 || ps.rss_anon_bytes <= t->anon_bytes)
+                        continue;
+                m->tuner_new_bytes += ps.rss_anon_bytes - t->anon_bytes;
+                t->anon_bytes = ps.rss_anon_bytes;
+        }
+}
+
 static int on_tuner_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         TunerObservation o;
@@ -139,6 +166,8 @@ static int on_tuner_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r < 0)
                 return log_error_errno(r, "Failed to re-arm the tuner timer: %m");
 
+        if (m->config.tuner.mode == TUNER_MODE_ADAPTIVE)
+                note_growth(m);
         observe(m, &o);
         m->tuner_new_bytes = 0;
         r = tuner_step(&m->config.tuner, &o, &m->tuner_state, &d);
