@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The tuner on the real kernel.
 #  adaptive: the daemon makes a small workload mergeable, sprints until 90 % of the theoretical
-#            saving is reached, then lowers ksmd's pace (maintain), and restores the knobs at exit.
+#            saving is reached, then lowers ksmd's pace (maintain); a process that execs into the
+#            cgroup then and fills 96 MiB starts a sprint again and is merged; knobs restored at exit.
 #  ksmtuned: with a ksmtuned.conf, after one monitor interval the daemon writes exactly the values
 #            the 2009 script computes from the same /proc/meminfo.
 source "$(dirname "$0")/lib.sh"
@@ -51,6 +52,15 @@ check "adaptive: maintain pace written (pages_to_scan 100, sleep 500 ms)" \
     test "$(cat $KSM_DIR/pages_to_scan)/$(cat $KSM_DIR/sleep_millisecs)" = 100/500
 check "adaptive: the journal/stderr names the phase change and its reason" \
     grep -q "Tuner adaptive, maintain: maintain: .* full scans without yield" "$T/a.err"
+# A process that execs into the populated cgroup (found at its exec through eBPF, or by the
+# rescan) and fills 96 MiB: more than sprint_trigger (64 MiB) of new mergeable memory, whether it
+# was made mergeable before or after filling it: a sprint again, then its pages merge.
+start_proc late bash -c 'echo $$ >"$1/cgroup.procs" && exec "$2" --none --distinct=16 96' _ "$CG" "$KSM_FILLER"
+late_merged() { [ "$(ksm_stat_field "$PID_late" ksm_merging_pages)" -ge $((96 * 1024 * 1024 / page * 90 / 100)) ]; }
+check "adaptive: a process filling 96 MiB after maintain began starts a sprint" \
+    wait_for 20 grep -q "Tuner adaptive, sprint: sprint: .* of new mergeable memory" "$T/a.err"
+check "adaptive: ... and 90 % of its pages merge" wait_for 30 late_merged
+kill "$PID_late"; wait "$PID_late" 2>/dev/null
 kill -TERM $daemon
 wait $daemon
 check "adaptive: clean exit" test $? -eq 0
