@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ksm-stat.h"
+#include "ksm-bpf.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
@@ -29,6 +30,8 @@ struct ManagerMetrics {
         uint64_t last_write_realtime_usec;
         uint64_t n_writes;
         size_t n_cgroups;               /* cgroup records of the last sample */
+        uint64_t n_samples;
+        uint64_t n_stat_reads, n_stat_cached;   /* ksm_stat read, or reused (eBPF saw no change) */
 };
 
 int manager_metrics_startup(Manager *m) {
@@ -80,6 +83,28 @@ void manager_metrics_done(Manager *m) {
 static bool worth_reading(Manager *m, const Tracked *t) {
         return IN_SET(t->state, TRACK_ENABLED, TRACK_ALREADY, TRACK_WASTED) ||
                metrics_process_had_ksm(m->metrics->state, t->ref.pid);
+}
+
+/* With eBPF, a process's ksm_stat is read again only when the programs saw a merge or a removal
+ * of it since the last reading, or after STAT_REFRESH_SAMPLES samples (ksm_rmap_items grows while
+ * ksmd scans without merging: the profit may lag that long). */
+#define STAT_REFRESH_SAMPLES 6
+
+static bool bpf_counts(Manager *m, const Tracked *t, uint64_t *merges, uint64_t *removals, uint64_t *merged) {
+        KsmBpfProcess x;
+        int r;
+
+        r = ksm_bpf_read_process(m->bpf, t->ref.pid, &x);
+        if (r == -ENOENT) {
+                *merges = *removals = *merged = 0;
+                return true;
+        }
+        if (r < 0)
+                return false;
+        *merges = x.merges + x.zero_merges;
+        *removals = x.removals;
+        *merged = x.merged_pages;
+        return true;
 }
 
 static void log_records(const Metrics *x) {
@@ -177,16 +202,43 @@ void manager_metrics_sample(Manager *m, const KsmSnapshot *snap, bool have_cpu_n
                 (void) log_error_errno(-ENOMEM, "Out of memory.");
                 return;
         }
+        m->metrics->n_samples++;
         for (size_t i = 0; pidmap_next(&m->tracked, &i, NULL, (void **) &t); ) {
                 const KsmStat *st = NULL;
 
                 if (worth_reading(m, t)) {
-                        r = ksm_stat_read_at(m->proc_fd, t->ref.pid, &stats[n]);
+                        uint64_t c[3];
+                        /* eBPF's counts before the reading: a merge in between makes the next
+                         * sample read again rather than keep a reading that misses it. */
+                        bool have_counts = m->bpf && bpf_counts(m, t, &c[0], &c[1], &c[2]);
+                        bool cached = have_counts && t->have_stat_cache &&
+                                      m->metrics->n_samples - t->stat_cache_sample < STAT_REFRESH_SAMPLES &&
+                                      c[0] == t->stat_cache_merges && c[1] == t->stat_cache_removals &&
+                                      c[2] == t->stat_cache_merged;
+
+                        if (cached) {
+                                stats[n] = t->stat_cache;
+                                m->metrics->n_stat_cached++;
+                                r = 0;
+                        } else {
+                                r = ksm_stat_read_at(m->proc_fd, t->ref.pid, &stats[n]);
+                                m->metrics->n_stat_reads++;
+                        }
                         if (IN_SET(r, -ESRCH, -ENOENT))
                                 continue;       /* exited: its pidfd event forgets it */
-                        if (r >= 0)
+                        if (r >= 0) {
                                 st = &stats[n];
-                        else
+                                if (!cached) {
+                                        t->have_stat_cache = have_counts;
+                                        t->stat_cache = *st;
+                                        t->stat_cache_sample = m->metrics->n_samples;
+                                        if (have_counts) {
+                                                t->stat_cache_merges = c[0];
+                                                t->stat_cache_removals = c[1];
+                                                t->stat_cache_merged = c[2];
+                                        }
+                                }
+                        } else
                                 log_debug_errno(r, "Cannot read ksm_stat of %d, ignoring: %m", (int) t->ref.pid);
                 }
                 procs[n++] = (MetricsProcess) {
@@ -226,7 +278,7 @@ json_t *manager_metrics_json(Manager *m) {
 
         if (!mm)
                 return json_null();
-        return json_pack("{s:s, s:b, s:s?, s:b, s:s?, s:I, s:I, s:I}",
+        return json_pack("{s:s, s:b, s:s?, s:b, s:s?, s:I, s:I, s:I, s:I, s:I}",
                          "source", metrics_source_name(src),
                          "exact", src->ops->exact,
                          "file", m->config.metrics_file,
@@ -234,5 +286,7 @@ json_t *manager_metrics_json(Manager *m) {
                          "file_error", mm->file_error < 0 ? strerror(-mm->file_error) : NULL,
                          "last_write_realtime_usec", (json_int_t) mm->last_write_realtime_usec,
                          "writes", (json_int_t) mm->n_writes,
-                         "cgroups", (json_int_t) mm->n_cgroups);
+                         "cgroups", (json_int_t) mm->n_cgroups,
+                         "ksm_stat_reads", (json_int_t) mm->n_stat_reads,
+                         "ksm_stat_reused", (json_int_t) mm->n_stat_cached);
 }

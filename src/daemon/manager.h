@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "daemon-config.h"
+#include "ksm-stat.h"
 #include "ksm-sysfs.h"
 #include "macro.h"
 #include "merge.h"
@@ -64,6 +65,12 @@ typedef struct Tracked {
         uint64_t judged_full_scans;     /* full_scans at its last effort judgement */
         bool wasted;                    /* yield below its policy's effort.min_yield, or negative profit */
         uint32_t yield_pmy;             /* at the last judgement: merged / scanned pages, permyriad */
+        /* The metrics' last ksm_stat reading, reused while eBPF saw no KSM event of the process
+         * (manager-metrics.c): with eBPF, a steady process costs a map lookup, not a procfs read. */
+        KsmStat stat_cache;
+        bool have_stat_cache;
+        uint64_t stat_cache_sample;     /* the sample it was read in */
+        uint64_t stat_cache_merges, stat_cache_removals, stat_cache_merged;    /* eBPF's counts then */
 } Tracked;
 
 struct Manager {

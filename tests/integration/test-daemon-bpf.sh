@@ -8,7 +8,7 @@
 #     buffer and made mergeable within seconds; with "ksm_stat" it is not (rescan only);
 #   - ListProcesses carries per-process merges/unmerges from eBPF that agree with
 #     /proc/PID/ksm_stat ksm_merging_pages within 2 % (no unmerges happened);
-#   - the metrics record names the exact source;
+#   - the metrics record names the exact source, and reuses ksm_stat readings of steady processes;
 #   - statistics "bpf" refuses to start where eBPF cannot load (checked through a build without
 #     BPF only: here it loads, so the daemon starts).
 source "$(dirname "$0")/lib.sh"
@@ -96,6 +96,10 @@ for name in first second; do
     check "$name: eBPF merges ($got) within 2 % of ksm_merging_pages ($kernel)" \
         awk -v a="$got" -v b="$kernel" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b * 0.02) }'
 done
+# Steady processes: their ksm_stat is reused while eBPF sees no merge or removal of them.
+sleep 3
+check "metrics reuse ksm_stat readings of steady processes (eBPF saw no change)" \
+    jq -e '.ksm_stat_reused > 0' <<<"$(status '.daemon.metrics')"
 stop_daemon
 
 # 2. The fallback: polling ksm_stat, new processes only by the rescan.
@@ -103,6 +107,9 @@ run_daemon ksm_stat
 check "fallback: status says eBPF is off because the config says so" \
     jq -e '.bpf == false and (.why_not | test("ksm_stat"))' <<<"$(status '.daemon.statistics')"
 check "fallback: metrics source is ksm_stat polling" test "$(status '.daemon.metrics.source')" = '"ksm_stat polling"'
+sleep 2
+check "fallback: every sample reads ksm_stat (nothing to tell a steady process from a changed one)" \
+    jq -e '.ksm_stat_reused == 0 and .ksm_stat_reads > 0' <<<"$(status '.daemon.metrics')"
 in_cg third
 sleep 3
 check "fallback: a process exec'ing in a populated cgroup waits for the rescan" \
