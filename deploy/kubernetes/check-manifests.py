@@ -4,7 +4,7 @@
 
 No Kubernetes JSON schemas are available offline from Debian, so this parses the YAML strictly
 (duplicate keys are errors), checks the fields the API server requires, and checks the security
-promises the README makes (hostPID, exactly four added capabilities, read-only root, no
+promises the README makes (hostPID, exactly five added capabilities, read-only root, no
 privilege, no service account token, no ports), that every mount has a volume, and that the
 ConfigMap's JSON documents parse and its configuration passes `ksmtuned-ng --check-config`.
 validate-schema.mjs does the full schema validation where the npm package is installed.
@@ -59,8 +59,8 @@ check(not pod.get("hostNetwork") and not pod.get("hostIPC"), "no host network or
 check(c.get("name") and c.get("image"), "the container has a name and an image")
 sc = c["securityContext"]
 check(sc["capabilities"]["drop"] == ["ALL"], "drops ALL capabilities")
-check(sorted(sc["capabilities"]["add"]) == ["BPF", "DAC_READ_SEARCH", "PERFMON", "SYS_PTRACE"],
-      "adds exactly SYS_PTRACE, DAC_READ_SEARCH, BPF, PERFMON")
+check(sorted(sc["capabilities"]["add"]) == ["BPF", "DAC_READ_SEARCH", "PERFMON", "SYS_ADMIN", "SYS_PTRACE"],
+      "adds exactly SYS_PTRACE, DAC_READ_SEARCH, BPF, PERFMON, SYS_ADMIN")
 check(sc.get("privileged") is False and sc.get("allowPrivilegeEscalation") is False, "not privileged, no escalation")
 check(sc.get("readOnlyRootFilesystem") is True, "read-only root file system")
 check(not c.get("ports"), "no ports")

@@ -4,6 +4,8 @@
  * Exit status: 0 clean stop, 1 runtime failure (bad config at start, no event loop), 2 usage.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ static int arg_log_level = -1;
 static bool arg_check_config = false;
 static char **arg_policy_dirs = NULL;
 static size_t arg_n_policy_dirs = 0;
+static const char *arg_cgroup_namespace = NULL;
 
 static const char *const default_policy_dirs[] = {
         PREFIXDIR "/lib/ksmtuned-ng/policy.d",
@@ -43,6 +46,10 @@ static void help(void) {
                "     --log-target=TARGET  auto, journal or stderr (default: auto)\n"
                "     --log-level=LEVEL    emerg, alert, crit, err, warning, notice, info or debug\n"
                "                          (overrides the config)\n"
+               "     --cgroup-namespace=PATH\n"
+               "                          Enter this cgroup namespace at start (such as\n"
+               "                          /proc/1/ns/cgroup in a container with hostPID), so that\n"
+               "                          cgroup paths are the host's; needs CAP_SYS_ADMIN then\n"
                "\nSignals: SIGHUP reloads the configuration and the policies; SIGTERM and SIGINT stop\n"
                "the daemon.  See ksmtuned-ng(8), ksmtuned-ng.conf(5) and ksmtuned-ng.policy(5).\n",
                DAEMON_CONFIG_PATH_DEFAULT);
@@ -50,7 +57,7 @@ static void help(void) {
 
 /* Returns 1 to continue, 0 to exit successfully, -EINVAL on usage errors (already reported). */
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_CHECK_CONFIG, ARG_LOG_TARGET, ARG_LOG_LEVEL, ARG_POLICY_DIR };
+        enum { ARG_VERSION = 0x100, ARG_CHECK_CONFIG, ARG_LOG_TARGET, ARG_LOG_LEVEL, ARG_POLICY_DIR, ARG_CGROUP_NAMESPACE };
         static const struct option options[] = {
                 { "help",         no_argument,       NULL, 'h' },
                 { "version",      no_argument,       NULL, ARG_VERSION },
@@ -59,6 +66,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "log-target",   required_argument, NULL, ARG_LOG_TARGET },
                 { "log-level",    required_argument, NULL, ARG_LOG_LEVEL },
                 { "policy-dir",   required_argument, NULL, ARG_POLICY_DIR },
+                { "cgroup-namespace", required_argument, NULL, ARG_CGROUP_NAMESPACE },
                 {}
         };
         int c;
@@ -110,6 +118,13 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_policy_dirs[arg_n_policy_dirs++] = optarg;
                         break;
                 }
+                case ARG_CGROUP_NAMESPACE:
+                        if (isempty(optarg)) {
+                                fprintf(stderr, "ksmtuned-ng: --cgroup-namespace needs a path\n");
+                                return -EINVAL;
+                        }
+                        arg_cgroup_namespace = optarg;
+                        break;
                 case ':':
                         fprintf(stderr, "ksmtuned-ng: option '%s' needs an argument (see --help)\n", argv[optind - 1]);
                         return -EINVAL;
@@ -219,6 +234,22 @@ int main(int argc, char *argv[]) {
         log_set_target(arg_log_target);
         if (arg_log_level >= 0)
                 log_set_max_level(arg_log_level);
+
+        /* In a container with its own cgroup namespace (Kubernetes on cgroup v2), /proc/PID/cgroup
+         * shows paths relative to that namespace, while policies name the host's: enter the
+         * host's namespace first (CAP_SYS_ADMIN, dropped with the rest below). */
+        if (arg_cgroup_namespace) {
+                int fd = open(arg_cgroup_namespace, O_RDONLY | O_CLOEXEC);
+
+                if (fd < 0 || setns(fd, CLONE_NEWCGROUP) < 0) {
+                        log_error_errno(-errno, "Cannot enter the cgroup namespace %s%s: %m", arg_cgroup_namespace,
+                                        errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+                        safe_close(fd);
+                        return EXIT_FAILURE;
+                }
+                safe_close(fd);
+                log_info("Entered the cgroup namespace %s.", arg_cgroup_namespace);
+        }
 
         r = manager_new(arg_config ?: DAEMON_CONFIG_PATH_DEFAULT, !arg_config, arg_log_level,
                         arg_policy_dirs ?: (char **) default_policy_dirs,
