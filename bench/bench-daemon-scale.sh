@@ -46,7 +46,8 @@
 # Environment: KSMTUNED_NG, KSMCTL, BENCH_IDLE (set by bench/meson.build); optional PER_CG (100),
 # STEADY (30), ENABLE_TIMEOUT (300), STALL (20), DAEMON_NOFILE (1024:524288), CHURN_HZ (10, 0 = no
 # churn), CHURN_SECS (10), LAT_INTERVALS ("2s 500ms"), LAT_COUNT (200, 0 = no latency), LAT_BG
-# (500), LAT_GAP_MS (100), LAT_POLL_MS (5), KSM_LOCK.  About 5 minutes with the defaults.
+# (500), LAT_GAP_MS (100), LAT_POLL_MS (5), KSM_LOCK, DAEMON_STATISTICS (the daemon's
+# "statistics": auto, bpf or ksm_stat; unset: its default).  About 5 minutes with the defaults.
 #
 #   bench-daemon-scale.sh [N...]          e.g. 1000, or 1000 10000 (default); 0 skips scale
 
@@ -217,7 +218,8 @@ start_daemon() {
     rm -rf "$p" "$SOCK" "$T/limits"
     mkdir "$p"
     printf '{ "cgroups": ["/%s/%s/*"], "action": "merge" }\n' "$base" "$1" >"$p/50-bench.json"
-    printf '{ "sample_interval": "10s", "rescan_interval": "%s", "control_socket": "%s"%s }\n' "$2" "$SOCK" "$TUNER_OFF" >"$T/cfg.json"
+    printf '{ "sample_interval": "10s", "rescan_interval": "%s", "control_socket": "%s"%s%s }\n' "$2" "$SOCK" "$TUNER_OFF" \
+        "${DAEMON_STATISTICS:+, \"statistics\": \"$DAEMON_STATISTICS\"}" >"$T/cfg.json"
     DLOG="$T/daemon.$1.$2.$3.log"
     (
         ulimit -S -n "${3%%:*}" || exit 126

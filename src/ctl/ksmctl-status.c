@@ -188,6 +188,22 @@ static void print_daemon(json_t *d, int err, const char *error_name, const char 
                                json_is_string(json_object_get(t, "last_write_error")) ? "; last write failed: " : "",
                                json_string_value(json_object_get(t, "last_write_error")) ?: "");
         }
+        {
+                json_t *st = json_object_get(d, "statistics"), *mx = json_object_get(d, "metrics");
+
+                if (json_is_true(json_object_get(st, "bpf")))
+                        printf("  %-20s eBPF on the ksm tracepoints (exec events: %" JSON_INTEGER_FORMAT " seen, %"
+                               JSON_INTEGER_FORMAT " in policy cgroups)\n", "statistics",
+                               json_integer_value(json_object_get(st, "exec_events")),
+                               json_integer_value(json_object_get(st, "exec_considered")));
+                else if (st)
+                        printf("  %-20s polling /proc/PID/ksm_stat (no eBPF: %s)\n", "statistics",
+                               json_string_value(json_object_get(st, "why_not")) ?: "?");
+                if (json_is_string(json_object_get(mx, "file")))
+                        printf("  %-20s %s%s%s\n", "metrics file", json_string_value(json_object_get(mx, "file")),
+                               json_is_string(json_object_get(mx, "file_error")) ? ": " : "",
+                               json_string_value(json_object_get(mx, "file_error")) ?: "");
+        }
         printf("  %-20s %" JSON_INTEGER_FORMAT " tracked:", "processes", json_integer_value(json_object_get(d, "tracked")));
         json_object_foreach(json_object_get(d, "processes"), key, v)
                 if (json_integer_value(v) > 0)
