@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "ksm-bpf.h"
@@ -90,7 +91,52 @@ int manager_bpf_startup(Manager *m) {
         return 0;
 }
 
+static int snap_one(const KsmBpfProcess *p, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->n_bpf_snap >= m->n_bpf_snap_allocated) {
+                size_t n = MAX(m->n_bpf_snap_allocated * 2, (size_t) 256);
+                KsmBpfProcess *a = realloc(m->bpf_snap, n * sizeof(KsmBpfProcess));
+
+                if (!a)
+                        return -ENOMEM;
+                m->bpf_snap = a;
+                m->n_bpf_snap_allocated = n;
+        }
+        m->bpf_snap[m->n_bpf_snap++] = *p;
+        return pidmap_put(&m->bpf_snap_index, p->tgid, (void *) (uintptr_t) m->n_bpf_snap);
+}
+
+int manager_bpf_snapshot(Manager *m) {
+        int r;
+
+        m->have_bpf_snap = false;
+        if (!m->bpf)
+                return 0;
+        pidmap_done(&m->bpf_snap_index);
+        m->n_bpf_snap = 0;
+        r = ksm_bpf_foreach_process(m->bpf, snap_one, m);
+        if (r < 0)
+                return log_debug_errno(r, "Reading the eBPF process map failed: %m");
+        m->have_bpf_snap = true;
+        return 0;
+}
+
+const KsmBpfProcess *manager_bpf_lookup(Manager *m, pid_t pid) {
+        uintptr_t i;
+
+        if (!m->have_bpf_snap)
+                return NULL;
+        i = (uintptr_t) pidmap_get(&m->bpf_snap_index, pid);
+        return i > 0 && i <= m->n_bpf_snap ? &m->bpf_snap[i - 1] : NULL;
+}
+
 void manager_bpf_done(Manager *m) {
+        pidmap_done(&m->bpf_snap_index);
+        free(m->bpf_snap);
+        m->bpf_snap = NULL;
+        m->n_bpf_snap = m->n_bpf_snap_allocated = 0;
+        m->have_bpf_snap = false;
         m->bpf_exec_source = sd_event_source_disable_unref(m->bpf_exec_source);
         m->bpf = ksm_bpf_free(m->bpf);
         free(m->bpf_why);
@@ -120,20 +166,22 @@ void manager_bpf_watch_cgroup(Manager *m, int fd, const char *path) {
 
 typedef struct BpfSource {
         MetricsSource base;
-        KsmBpf *bpf;            /* owned by the manager, which outlives the metrics */
+        Manager *manager;       /* outlives the metrics; its snapshot is taken before each sample */
+        KsmBpf *bpf;
 } BpfSource;
 
 static int bpf_source_read(MetricsSource *s, const MetricsProcess *p, MetricsCounters *ret) {
         BpfSource *b = (BpfSource *) s;
-        KsmBpfProcess x;
-        int r;
+        const KsmBpfProcess *x;
+        KsmBpfProcess one;
 
-        r = ksm_bpf_read_process(b->bpf, p->tgid, &x);
-        if (r == -ENOENT)
+        if (b->manager->have_bpf_snap)
+                x = manager_bpf_lookup(b->manager, p->tgid);
+        else
+                x = ksm_bpf_read_process(b->bpf, p->tgid, &one) >= 0 ? &one : NULL;
+        if (!x)
                 return 0;
-        if (r < 0)
-                return r;
-        *ret = (MetricsCounters) { .merges = x.merges + x.zero_merges, .unmerges = x.removals };
+        *ret = (MetricsCounters) { .merges = x->merges + x->zero_merges, .unmerges = x->removals };
         return 1;
 }
 
@@ -163,7 +211,7 @@ int manager_bpf_metrics_source(Manager *m, MetricsSource **ret) {
         b = new0(BpfSource, 1);
         if (!b)
                 return -ENOMEM;
-        *b = (BpfSource) { .base.ops = &bpf_source_ops, .bpf = m->bpf };
+        *b = (BpfSource) { .base.ops = &bpf_source_ops, .manager = m, .bpf = m->bpf };
         *ret = &b->base;
         return 0;
 }

@@ -86,24 +86,25 @@ static bool worth_reading(Manager *m, const Tracked *t) {
 }
 
 /* With eBPF, a process's ksm_stat is read again only when the programs saw a merge or a removal
- * of it since the last reading, or after STAT_REFRESH_SAMPLES samples (ksm_rmap_items grows while
+ * of it since the last reading, or after STAT_REFRESH_SAMPLES to 2 * STAT_REFRESH_SAMPLES - 1
+ * samples, spread by pid (ksm_rmap_items grows while
  * ksmd scans without merging: the profit may lag that long). */
 #define STAT_REFRESH_SAMPLES 6
 
+/* From the snapshot taken at the start of the sample (manager_bpf_snapshot()). */
 static bool bpf_counts(Manager *m, const Tracked *t, uint64_t *merges, uint64_t *removals, uint64_t *merged) {
-        KsmBpfProcess x;
-        int r;
+        const KsmBpfProcess *x;
 
-        r = ksm_bpf_read_process(m->bpf, t->ref.pid, &x);
-        if (r == -ENOENT) {
-                *merges = *removals = *merged = 0;
+        if (!m->have_bpf_snap)
+                return false;
+        x = manager_bpf_lookup(m, t->ref.pid);
+        if (!x) {
+                *merges = *removals = *merged = 0;      /* no merge of it seen */
                 return true;
         }
-        if (r < 0)
-                return false;
-        *merges = x.merges + x.zero_merges;
-        *removals = x.removals;
-        *merged = x.merged_pages;
+        *merges = x->merges + x->zero_merges;
+        *removals = x->removals;
+        *merged = x->merged_pages;
         return true;
 }
 
@@ -203,6 +204,7 @@ void manager_metrics_sample(Manager *m, const KsmSnapshot *snap, bool have_cpu_n
                 return;
         }
         m->metrics->n_samples++;
+        (void) manager_bpf_snapshot(m);
         for (size_t i = 0; pidmap_next(&m->tracked, &i, NULL, (void **) &t); ) {
                 const KsmStat *st = NULL;
 
@@ -211,8 +213,11 @@ void manager_metrics_sample(Manager *m, const KsmSnapshot *snap, bool have_cpu_n
                         /* eBPF's counts before the reading: a merge in between makes the next
                          * sample read again rather than keep a reading that misses it. */
                         bool have_counts = m->bpf && bpf_counts(m, t, &c[0], &c[1], &c[2]);
+                        /* Refreshes are spread over the samples (by pid), not all at once. */
                         bool cached = have_counts && t->have_stat_cache &&
-                                      m->metrics->n_samples - t->stat_cache_sample < STAT_REFRESH_SAMPLES &&
+                                      (m->metrics->n_samples - t->stat_cache_sample < STAT_REFRESH_SAMPLES ||
+                                       (m->metrics->n_samples + (uint64_t) t->ref.pid) % STAT_REFRESH_SAMPLES != 0) &&
+                                      m->metrics->n_samples - t->stat_cache_sample < 2 * STAT_REFRESH_SAMPLES &&
                                       c[0] == t->stat_cache_merges && c[1] == t->stat_cache_removals &&
                                       c[2] == t->stat_cache_merged;
 

@@ -129,6 +129,12 @@ struct Manager {
         uint64_t n_exec_considered;     /* ... of a process in a cgroup a policy selects */
         bool bpf_watch_full;            /* the watched-cgroup set is full: logged once */
         bool bpf_watching;              /* a cgroup is in the filter (until then, events are ignored) */
+        /* The programs' per-process counts, read once per sample in batches (manager_bpf_snapshot):
+         * the metrics look processes up here rather than with a syscall each. */
+        struct KsmBpfProcess *bpf_snap;
+        size_t n_bpf_snap, n_bpf_snap_allocated;
+        PidMap bpf_snap_index;          /* tgid -> index + 1 into bpf_snap */
+        bool have_bpf_snap;
 
         /* the tuner (manager-tuner.c) */
         sd_event_source *tuner_timer;
@@ -183,6 +189,10 @@ void manager_bpf_watch_cgroup(Manager *m, int fd, const char *path);
 /* The metrics' statistics source: eBPF when loaded, else ksm_stat polling. */
 struct MetricsSource;
 int manager_bpf_metrics_source(Manager *m, struct MetricsSource **ret);
+/* Reads every process's counts from the programs (a few batched syscalls); then
+ * manager_bpf_lookup() answers from that snapshot: NULL if the programs saw no merge of @pid. */
+int manager_bpf_snapshot(Manager *m);
+const struct KsmBpfProcess *manager_bpf_lookup(Manager *m, pid_t pid);
 /* Adds "merges", "unmerges" (cumulative pages since the programs attached) to @o if eBPF saw @pid. */
 void manager_bpf_process_json(Manager *m, pid_t pid, json_t *o);
 json_t *manager_bpf_json(Manager *m);
