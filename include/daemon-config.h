@@ -20,10 +20,14 @@
 #define SAMPLE_INTERVAL_MIN (100 * USEC_PER_MSEC)
 #define SAMPLE_INTERVAL_MAX USEC_PER_HOUR
 
-/* 4 s: at 10 000 tracked processes a walk costs ~16 ms, so ~0.4 % of a CPU (2 s: 0.78 %).  New
- * cgroups are seen at once through inotify; this bounds the delay for a process joining a cgroup
- * that already had processes (until BPF exec events arrive). */
+/* "auto" (0): 4 s without eBPF exec events: at 10 000 tracked processes a walk costs ~16 ms, so
+ * ~0.4 % of a CPU (2 s: 0.78 %); new cgroups are seen at once through inotify, and this bounds the
+ * delay for a process joining a cgroup that already had processes.  With exec events a process
+ * that execs there is seen at once, and the walk only catches processes moved or forked without
+ * exec into a selected cgroup: 10 s. */
+#define RESCAN_INTERVAL_AUTO 0
 #define RESCAN_INTERVAL_DEFAULT (4 * USEC_PER_SEC)
+#define RESCAN_INTERVAL_EXEC_EVENTS (10 * USEC_PER_SEC)
 #define CONTROL_SOCKET_DEFAULT "/run/ksmtuned-ng/io.ksmtuned.Manager"
 #define MAX_TRACKED_DEFAULT 65536
 #define MERGE_ATTEMPTS_DEFAULT 5
@@ -50,7 +54,7 @@ typedef enum DaemonAtExit {
 typedef struct DaemonConfig {
         usec_t sample_interval_usec;    /* "sample_interval": how often KSM counters are sampled and logged */
         int log_level;                  /* "log_level": LOG_ERR … LOG_DEBUG */
-        usec_t rescan_interval_usec;    /* "rescan_interval": safety-net walk of the cgroup tree */
+        usec_t rescan_interval_usec;    /* "rescan_interval": safety-net walk of the cgroup tree; 0: "auto" */
         int merge_backend;              /* "merge_backend": DaemonMergeBackend; a policy may narrow it */
         char *control_socket;           /* "control_socket": AF_UNIX path, or "" for none */
         uint64_t max_tracked;           /* "max_tracked": processes held by pidfd at most */

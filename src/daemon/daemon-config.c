@@ -142,6 +142,15 @@ static int dispatch_tuner(const JsonField *f, const char *path, json_t *v, void 
 }
 
 /* An absolute path, or "" / null for none (stored as NULL). */
+/* "auto" (RESCAN_INTERVAL_AUTO), or a duration. */
+static int dispatch_rescan_interval(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        if (json_is_string(v) && streq(json_string_value(v), "auto")) {
+                *(usec_t *) dst = RESCAN_INTERVAL_AUTO;
+                return 0;
+        }
+        return json_dispatch_duration(f, path, v, dst, err);
+}
+
 static int dispatch_optional_path(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
         char *s = NULL;
 
@@ -164,7 +173,7 @@ static const JsonField config_table[] = {
         { "sample_interval", json_dispatch_duration, offsetof(DaemonConfig, sample_interval_usec), 0,
           .min = (int64_t) SAMPLE_INTERVAL_MIN, .max = (int64_t) SAMPLE_INTERVAL_MAX },
         { "log_level", json_dispatch_enum, offsetof(DaemonConfig, log_level), 0, .choices = log_level_choices },
-        { "rescan_interval", json_dispatch_duration, offsetof(DaemonConfig, rescan_interval_usec), 0,
+        { "rescan_interval", dispatch_rescan_interval, offsetof(DaemonConfig, rescan_interval_usec), 0,
           .min = (int64_t) (100 * USEC_PER_MSEC), .max = (int64_t) USEC_PER_HOUR },
         { "merge_backend", json_dispatch_enum, offsetof(DaemonConfig, merge_backend), 0, .choices = backend_choices },
         { "control_socket", json_dispatch_string, offsetof(DaemonConfig, control_socket), 0 },
@@ -180,7 +189,7 @@ void daemon_config_init(DaemonConfig *c) {
         *c = (DaemonConfig) {
                 .sample_interval_usec = SAMPLE_INTERVAL_DEFAULT,
                 .log_level = LOG_INFO,
-                .rescan_interval_usec = RESCAN_INTERVAL_DEFAULT,
+                .rescan_interval_usec = RESCAN_INTERVAL_AUTO,
                 .merge_backend = DAEMON_BACKEND_AUTO,
                 .control_socket = strdup(CONTROL_SOCKET_DEFAULT),
                 .max_tracked = MAX_TRACKED_DEFAULT,

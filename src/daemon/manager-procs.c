@@ -464,6 +464,12 @@ void manager_procs_exec(Manager *m, pid_t pid) {
         consider(m, pid, cgroup);
 }
 
+usec_t manager_rescan_interval(Manager *m) {
+        if (m->config.rescan_interval_usec != RESCAN_INTERVAL_AUTO)
+                return m->config.rescan_interval_usec;
+        return m->bpf_exec_source ? RESCAN_INTERVAL_EXEC_EVENTS : RESCAN_INTERVAL_DEFAULT;
+}
+
 /* ---- the walk -------------------------------------------------------------------------- */
 
 static void scan_cgroup(Manager *m, int fd, const char *path) {
@@ -658,7 +664,7 @@ static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
 
-        r = sd_event_source_set_time_relative(s, m->config.rescan_interval_usec);
+        r = sd_event_source_set_time_relative(s, manager_rescan_interval(m));
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         if (r < 0)
@@ -778,7 +784,7 @@ json_t *manager_status_json(Manager *m) {
         for (size_t i = 0; i < m->n_policy_dirs; i++)
                 json_array_append_new(dirs, json_string(m->policy_dirs[i]));
 
-        o = json_pack("{s:s, s:i, s:I, s:s, s:s?, s:o, s:o, s:o, s:o, s:{s:I, s:b, s:s?, s:s?}, s:o, s:I, s:I, s:I, s:I, s:I, s:s, s:o}",
+        o = json_pack("{s:s, s:i, s:I, s:s, s:s?, s:o, s:o, s:o, s:o, s:{s:I, s:b, s:s?, s:s?}, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o}",
                       "version", PACKAGE_VERSION,
                       "pid", (int) getpid(),
                       "started_realtime_usec", (json_int_t) m->started_realtime_usec,
@@ -799,6 +805,7 @@ json_t *manager_status_json(Manager *m) {
                       "rescans", (json_int_t) m->n_rescans,
                       "cgroup_events", (json_int_t) m->n_cgroup_events,
                       "last_rescan_usec", (json_int_t) m->last_rescan_usec,
+                      "rescan_interval_usec", (json_int_t) manager_rescan_interval(m),
                       "merge_backend", (const char *[]) { "auto", "inject", "madvise", "none" }[m->config.merge_backend],
                       "tuner", manager_tuner_json(m));
         if (o && m->engine) {

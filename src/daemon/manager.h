@@ -172,6 +172,9 @@ void manager_procs_done(Manager *m);
 /* Loads the policy directories.  At start-up bad files are skipped; on reload any error keeps
  * the running set.  Returns 0 when the new set is in force, <0 otherwise. */
 int manager_load_policies(Manager *m, bool startup);
+/* The rescan interval in force: the configured one, or for "auto" 10 s with eBPF exec events, 4 s
+ * without. */
+usec_t manager_rescan_interval(Manager *m);
 /* Walks the cgroup tree now (also re-checks the policy files). */
 int manager_rescan(Manager *m);
 void manager_count_states(Manager *m, uint64_t counts[_TRACK_STATE_MAX]);

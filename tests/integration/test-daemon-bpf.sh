@@ -9,6 +9,7 @@
 #   - ListProcesses carries per-process merges/unmerges from eBPF that agree with
 #     /proc/PID/ksm_stat ksm_merging_pages within 2 % (no unmerges happened);
 #   - the metrics record names the exact source, and reuses ksm_stat readings of steady processes;
+#   - rescan_interval "auto" is 10 s with exec events and 4 s without;
 #   - statistics "bpf" refuses to start where eBPF cannot load (checked through a build without
 #     BPF only: here it loads, so the daemon starts).
 source "$(dirname "$0")/lib.sh"
@@ -117,3 +118,16 @@ check "fallback: a process exec'ing in a populated cgroup waits for the rescan" 
 check "fallback: ListProcesses has no merge counters" \
     test "$("$KSMCTL" --socket "$T/ctl.sock" top --json --interval 0 | jq '[.processes[] | select(.merges != null)] | length')" = 0
 stop_daemon
+
+# 3. rescan_interval "auto" (the default): 10 s with exec events, 4 s without.
+for s in auto ksm_stat; do
+    printf '{ "control_socket": "%s", "metrics_file": null, "statistics": "%s", "tuner": { "mode": "off" } }\n' \
+        "$T/ctl.sock" "$s" >"$T/cfg-auto-$s.json"
+    "$KSMTUNED_NG" --config "$T/cfg-auto-$s.json" --policy-dir "$T/p" --log-target=stderr 2>"$T/daemon-auto-$s.err" &
+    daemon=$!
+    on_exit "kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null"
+    wait_for 10 test -S "$T/ctl.sock" || { cat "$T/daemon-auto-$s.err" >&2; fail "daemon (auto, $s) did not start"; }
+    want=$([ $s = auto ] && echo 10000000 || echo 4000000)
+    check "rescan_interval auto with statistics $s: $((want / 1000000)) s" test "$(status '.daemon.rescan_interval_usec')" = "$want"
+    stop_daemon
+done

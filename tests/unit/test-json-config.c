@@ -55,8 +55,25 @@ static void test_daemon_config_defaults(void **state) {
         assert_true(c.sample_interval_usec == SAMPLE_INTERVAL_DEFAULT);
         assert_true(c.sample_interval_usec == 10 * USEC_PER_SEC);
         assert_int_equal(c.log_level, LOG_INFO);
+        assert_true(c.rescan_interval_usec == RESCAN_INTERVAL_AUTO);     /* resolved by the manager */
         daemon_config_done(&c);
         assert_int_equal(c.sample_interval_usec, 0);
+}
+
+static void test_daemon_config_rescan_interval(void **state) {
+        DaemonConfig c = preset;
+        JsonError err = {};
+
+        assert_int_equal(daemon_config_parse_string("{\"rescan_interval\": \"auto\"}", "t", &c, &err), 0);
+        assert_true(c.rescan_interval_usec == RESCAN_INTERVAL_AUTO);
+        assert_int_equal(daemon_config_parse_string("{\"rescan_interval\": \"7s\"}", "t", &c, &err), 0);
+        assert_true(c.rescan_interval_usec == 7 * USEC_PER_SEC);
+        /* "0" is not "auto": below the minimum */
+        assert_int_equal(daemon_config_parse_string("{\"rescan_interval\": \"0\"}", "t", &c, &err), -EINVAL);
+        assert_string_equal(err.path, "rescan_interval");
+        assert_int_equal(daemon_config_parse_string("{\"rescan_interval\": \"Auto\"}", "t", &c, &err), -EINVAL);
+        assert_string_equal(err.path, "rescan_interval");
+        daemon_config_done(&c);
 }
 
 static void test_daemon_config_parse_valid(void **state) {
@@ -545,6 +562,7 @@ static void test_daemon_config_tuner(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_daemon_config_defaults),
+                cmocka_unit_test(test_daemon_config_rescan_interval),
                 cmocka_unit_test(test_daemon_config_parse_valid),
                 cmocka_unit_test(test_daemon_config_tuner),
                 cmocka_unit_test(test_daemon_config_parse_not_json),
