@@ -17,8 +17,9 @@
 # Environment: BPF_STATS_DUMP, DUP_FILLER (set by meson), HAVE_BPF; N (8), MIB (64), REPS (5),
 # PAGES_TO_SCAN (20000), SLEEP_MS (10).
 set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+RESET_UNSHARED=1
 
-KSM_DIR=/sys/kernel/mm/ksm
 N=${N:-8}
 MIB=${MIB:-64}
 REPS=${REPS:-5}
@@ -26,50 +27,21 @@ PAGES_TO_SCAN=${PAGES_TO_SCAN:-20000}
 SLEEP_MS=${SLEEP_MS:-10}
 : "${BPF_STATS_DUMP:?set BPF_STATS_DUMP to tests/helpers/bpf-stats-dump}" "${DUP_FILLER:?set DUP_FILLER to bench-dup-filler}"
 
-skip() { printf 'SKIP: %s\n' "$*" >&2; exit 77; }
 [ "${HAVE_BPF:-1}" = 1 ] || skip "built without BPF support"
 [ "$(id -u)" -eq 0 ] || skip "needs root (KSM knobs, BPF)"
 [ -w "$KSM_DIR/run" ] || skip "needs a writable $KSM_DIR (CONFIG_KSM)"
 ksmd=$(pgrep -x ksmd | head -1)
 [ -n "$ksmd" ] || skip "no ksmd kernel thread"
 
-exec {lock_fd}<"$KSM_DIR" || exit 1
-if ! flock -w 600 "$lock_fd"; then
-    printf 'FAIL: could not take %s within 600 s\n' "$KSM_DIR" >&2
-    exit 1
-fi
+ksm_lock
 
 T=$(mktemp -d /tmp/ksmt-bb.XXXXXX)
 pids=()
 dump_pid=
 
-KNOBS="run pages_to_scan sleep_millisecs use_zero_pages smart_scan max_page_sharing merge_across_nodes"
-for f in "$KSM_DIR"/advisor_*; do
-    [ -e "$f" ] && [ "${f##*/}" != advisor_mode ] && KNOBS+=" ${f##*/}"
-done
-advisor() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$KSM_DIR/advisor_mode" 2>/dev/null; }
-declare -A saved
-saved[advisor_mode]=$(advisor)
-for k in $KNOBS; do [ -e "$KSM_DIR/$k" ] && saved[$k]=$(cat "$KSM_DIR/$k"); done
-knobs_now() {
-    local k
-    printf 'advisor_mode=%s' "$(advisor)"
-    for k in $KNOBS; do [ -e "$KSM_DIR/$k" ] && printf ' %s=%s' "$k" "$(cat "$KSM_DIR/$k")"; done
-    echo
-}
-start_knobs=$(knobs_now)
+knobs_save
 
-wait_for() {   # wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $deadline ] && return 1
-        sleep 0.1
-    done
-}
-rd() { local v; read -r v <"$KSM_DIR/$1"; echo "$v"; }
 scans_reached() { [ "$(rd full_scans)" -ge "$scans_target" ]; }
-ksmd_ns() { local a; read -r a _ <"/proc/$ksmd/schedstat"; echo "$a"; }
 
 stop_dump() {
     [ -n "$dump_pid" ] || return 0
@@ -77,42 +49,14 @@ stop_dump() {
     wait "$dump_pid" 2>/dev/null
     dump_pid=
 }
-kill_fillers() {
-    local p
-    [ ${#pids[@]} -gt 0 ] || return 0
-    kill "${pids[@]}" 2>/dev/null
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    pids=()
-}
-empty() { [ "$(rd pages_shared)" = 0 ] && [ "$(rd pages_sharing)" = 0 ] && [ "$(rd pages_unshared)" = 0 ]; }
-reset_ksm() {   # unmerge everything KSM holds, wait until the counters are 0, stop ksmd
-    echo none >"$KSM_DIR/advisor_mode" 2>/dev/null
-    echo 2 >"$KSM_DIR/run"
-    wait_for 120 empty || printf 'WARNING: KSM counters not 0 after run=2\n' >&2
-    echo 0 >"$KSM_DIR/run"
-}
-
 cleanup() {
-    local rc=$? k
+    local rc=$?
     trap '' INT TERM
     trap - EXIT
     stop_dump
     kill_fillers
     reset_ksm
-    [ "$(advisor)" = "${saved[advisor_mode]}" ] || echo "${saved[advisor_mode]}" >"$KSM_DIR/advisor_mode" 2>/dev/null
-    for k in $KNOBS; do
-        [ "$k" = run ] && continue
-        [ -n "${saved[$k]+x}" ] || continue
-        [ "$k" = pages_to_scan ] && [ "${saved[advisor_mode]}" = scan-time ] && continue
-        [ "$(cat "$KSM_DIR/$k")" = "${saved[$k]}" ] || echo "${saved[$k]}" >"$KSM_DIR/$k" 2>/dev/null ||
-            printf 'WARNING: cannot restore %s=%s\n' "$k" "${saved[$k]}" >&2
-    done
-    echo "${saved[run]}" >"$KSM_DIR/run"
-    if [ "$(knobs_now)" = "$start_knobs" ]; then
-        printf 'KSM knobs restored: yes\n'
-    else
-        printf 'KSM knobs restored: NO\n  start: %s\n  now:   %s\n' "$start_knobs" "$(knobs_now)"
-    fi
+    knobs_restore
     rm -rf "$T"
     exit $rc
 }

@@ -34,8 +34,9 @@
 # without root/KSM.
 
 set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+WAIT_POLL=0.2
 
-KSM_DIR=/sys/kernel/mm/ksm
 PROCS=${PROCS:-8}
 MIB=${MIB:-128}
 MAX_WAIT=${MAX_WAIT:-180}
@@ -50,7 +51,6 @@ CHURN_CONFIGS=${CHURN_CONFIGS:-"kernel-defaults full-speed adaptive adaptive-b20
 CONFIGS=${CONFIGS:-"kernel-defaults kernel-advisor full-speed ksmtuned adaptive"}
 : "${KSMTUNED_NG:?set KSMTUNED_NG to the ksmtuned-ng binary}" "${DUP_FILLER:?set DUP_FILLER to bench-dup-filler}"
 
-skip() { printf 'SKIP: %s\n' "$*" >&2; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (KSM knobs, cgroups, ptrace)"
 [ -w "$KSM_DIR/run" ] || skip "needs a writable $KSM_DIR (CONFIG_KSM)"
 [ "$(uname -m)" = x86_64 ] || skip "injection is implemented for x86_64 only"
@@ -59,11 +59,7 @@ cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 ksmd=$(pgrep -x ksmd | head -1)
 [ -n "$ksmd" ] || skip "no ksmd kernel thread"
 
-exec {lock_fd}<"$KSM_DIR" || exit 1
-if ! flock -w 600 "$lock_fd"; then
-    printf 'FAIL: could not take %s within 600 s\n' "$KSM_DIR" >&2
-    exit 1
-fi
+ksm_lock
 
 T=$(mktemp -d /tmp/ksmt-bt.XXXXXX)
 CGNAME=ksmt-bt-$$
@@ -71,32 +67,7 @@ CG=$cg2/$CGNAME
 pids=()
 daemon=
 
-KNOBS="run pages_to_scan sleep_millisecs use_zero_pages smart_scan"
-for f in "$KSM_DIR"/advisor_*; do
-    [ -e "$f" ] && [ "${f##*/}" != advisor_mode ] && KNOBS+=" ${f##*/}"
-done
-advisor() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$KSM_DIR/advisor_mode" 2>/dev/null; }
-declare -A saved
-saved[advisor_mode]=$(advisor)
-for k in $KNOBS; do [ -e "$KSM_DIR/$k" ] && saved[$k]=$(cat "$KSM_DIR/$k"); done
-knobs_now() {
-    local k
-    printf 'advisor_mode=%s' "$(advisor)"
-    for k in $KNOBS; do [ -e "$KSM_DIR/$k" ] && printf ' %s=%s' "$k" "$(cat "$KSM_DIR/$k")"; done
-    echo
-}
-start_knobs=$(knobs_now)
-
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.2 s.
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $deadline ] && return 1
-        sleep 0.2
-    done
-}
-rd() { local v; read -r v <"$KSM_DIR/$1"; echo "$v"; }
+knobs_save
 
 stop_daemon() {
     [ -n "$daemon" ] || return 0
@@ -104,52 +75,20 @@ stop_daemon() {
     wait "$daemon" 2>/dev/null
     daemon=
 }
-kill_fillers() {
-    local p
-    [ ${#pids[@]} -gt 0 ] || return 0
-    kill "${pids[@]}" 2>/dev/null
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    pids=()
-}
-empty() { [ "$(rd pages_shared)" = 0 ] && [ "$(rd pages_sharing)" = 0 ]; }
-# reset: unmerge everything KSM holds (run=2), wait until the counters are 0, stop ksmd (run=0).
-reset_ksm() {
-    echo none >"$KSM_DIR/advisor_mode" 2>/dev/null
-    echo 2 >"$KSM_DIR/run"
-    wait_for 120 empty || printf 'WARNING: pages_shared/pages_sharing not 0 after run=2: %s/%s\n' \
-        "$(rd pages_shared)" "$(rd pages_sharing)" >&2
-    echo 0 >"$KSM_DIR/run"
-}
-
 cleanup() {
-    local rc=$? k
+    local rc=$?
     trap '' INT TERM
     trap - EXIT
     stop_daemon
     kill_fillers
     reset_ksm
-    # advisor_mode first (switching it resets pages_to_scan), run last.
-    [ "$(advisor)" = "${saved[advisor_mode]}" ] || echo "${saved[advisor_mode]}" >"$KSM_DIR/advisor_mode" 2>/dev/null
-    for k in $KNOBS; do
-        [ "$k" = run ] && continue
-        [ -n "${saved[$k]+x}" ] || continue
-        [ "$k" = pages_to_scan ] && [ "${saved[advisor_mode]}" = scan-time ] && continue
-        [ "$(cat "$KSM_DIR/$k")" = "${saved[$k]}" ] || echo "${saved[$k]}" >"$KSM_DIR/$k" 2>/dev/null ||
-            printf 'WARNING: cannot restore %s=%s\n' "$k" "${saved[$k]}" >&2
-    done
-    echo "${saved[run]}" >"$KSM_DIR/run"
+    knobs_restore || { [ $rc -eq 0 ] && rc=1; }
     rmdir "$CG" 2>/dev/null
     if [ -n "${KEEP_LOGS:-}" ]; then
         mkdir -p "$KEEP_LOGS" && cp "$T"/*.err "$KEEP_LOGS"/ 2>/dev/null
         printf 'daemon logs kept in %s\n' "$KEEP_LOGS"
     fi
     rm -rf "$T"
-    if [ "$(knobs_now)" = "$start_knobs" ]; then
-        printf 'KSM knobs restored: yes\n'
-    else
-        printf 'KSM knobs restored: NO\n  start: %s\n  now:   %s\n' "$start_knobs" "$(knobs_now)"
-        [ $rc -eq 0 ] && rc=1
-    fi
     exit $rc
 }
 trap cleanup EXIT
@@ -185,7 +124,6 @@ dup_pages=$((PROCS * (pages_per_proc - pages_per_proc / 4)))
 patterns=1024
 theory=$((dup_pages - patterns))        # every duplicate page but one per pattern shares
 t50=$((theory * 50 / 100)) t90=$((theory * 90 / 100)) t99=$((theory * 99 / 100))
-ksmd_ns() { local a; read -r a _ <"/proc/$ksmd/schedstat"; echo "$a"; }
 
 # start_fillers prctl|none [CGROUP]: waits until each printed "ready".  WAVE_OFFSET numbers the
 # processes of a second wave after the first (their unique pages differ, the patterns are shared).
