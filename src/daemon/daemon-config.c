@@ -43,28 +43,26 @@ static int dispatch_percent_pmy(const JsonField *f, const char *path, json_t *v,
         return 0;
 }
 
-/* milliseconds as a duration string ("10ms", "1s") for the sleep knobs. */
-static int dispatch_msec(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+/* A duration string stored as a count of @unit (a fraction of it is dropped). */
+static int dispatch_duration_in(const JsonField *f, const char *path, json_t *v, void *dst, usec_t unit, JsonError *err) {
         usec_t u = 0;
         int r;
 
         r = json_dispatch_duration(f, path, v, &u, err);
         if (r < 0)
                 return r;
-        *(uint64_t *) dst = u / USEC_PER_MSEC;
+        *(uint64_t *) dst = u / unit;
         return 0;
+}
+
+/* milliseconds as a duration string ("10ms", "1s") for the sleep knobs. */
+static int dispatch_msec(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
+        return dispatch_duration_in(f, path, v, dst, USEC_PER_MSEC, err);
 }
 
 /* whole seconds as a duration string ("200s", "5min"). */
 static int dispatch_sec(const JsonField *f, const char *path, json_t *v, void *dst, JsonError *err) {
-        usec_t u = 0;
-        int r;
-
-        r = json_dispatch_duration(f, path, v, &u, err);
-        if (r < 0)
-                return r;
-        *(uint64_t *) dst = u / USEC_PER_SEC;
-        return 0;
+        return dispatch_duration_in(f, path, v, dst, USEC_PER_SEC, err);
 }
 
 /* true/false -> 1/0 for a knob the tuner owns ("null" or absent: leave it alone, -1). */
